@@ -1,0 +1,348 @@
+//! Errors a secured call can end with, and how they reach the client.
+//!
+//! Every error reaches the client as an MCP tool result with `isError: true` whose structured
+//! content is `{"error": {"code": …, "message": …, …}}` (also rendered as its text content).
+//! Messages are fixed or written by the server author; nothing the client sent is echoed, and
+//! every message passes the output redactor before it leaves.
+
+use std::{borrow::Cow, fmt, time::Duration};
+
+use rmcp::model::CallToolResult;
+use serde_json::{Map, Value, json};
+
+/// The machine-readable code of a failed call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// No authenticated caller.
+    Unauthenticated,
+    /// The caller lacks a scope the tool requires.
+    InsufficientScope,
+    /// The caller exceeded the tool's rate limit.
+    RateLimited,
+    /// The arguments failed parsing, size or validation rules.
+    InvalidInput,
+    /// The tool failed; details stay in the server's log.
+    Internal,
+    /// A code chosen by the tool author, e.g. `"NOT_FOUND"`.
+    Custom(Cow<'static, str>),
+}
+
+impl ErrorCode {
+    /// The wire form, e.g. `"RATE_LIMITED"`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::InsufficientScope => "INSUFFICIENT_SCOPE",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::InvalidInput => "INVALID_INPUT",
+            Self::Internal => "INTERNAL",
+            Self::Custom(code) => code,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error a tool returns. Build one with [`ToolError::new`], [`ToolError::invalid_input`],
+/// [`ToolError::not_found`] or [`ToolError::internal`]; `?` on any `std::error::Error` turns it
+/// into an `INTERNAL` error whose text is logged (escaped and redacted), never sent.
+///
+/// `ToolError` deliberately does not implement `std::error::Error`, so that the blanket
+/// conversion from every error type can exist.
+pub struct ToolError {
+    code: ErrorCode,
+    message: Cow<'static, str>,
+    details: Map<String, Value>,
+    /// Server-side only: the underlying error's type and text, for the log.
+    cause: Option<Cause>,
+}
+
+pub(crate) struct Cause {
+    pub(crate) kind: &'static str,
+    pub(crate) text: String,
+}
+
+impl ToolError {
+    /// An error with a code of the author's choosing, e.g. `ToolError::new("NOT_FOUND", "…")`.
+    /// Codes are upper snake case by convention.
+    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+        let code = code.into();
+        let code = match code.as_ref() {
+            "UNAUTHENTICATED" => ErrorCode::Unauthenticated,
+            "INSUFFICIENT_SCOPE" => ErrorCode::InsufficientScope,
+            "RATE_LIMITED" => ErrorCode::RateLimited,
+            "INVALID_INPUT" => ErrorCode::InvalidInput,
+            "INTERNAL" => ErrorCode::Internal,
+            _ => ErrorCode::Custom(code),
+        };
+        Self::with_code(code, message)
+    }
+
+    pub(crate) fn with_code(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: Map::new(),
+            cause: None,
+        }
+    }
+
+    /// `INVALID_INPUT` raised by the tool itself (beyond the declarative rules). Do not put
+    /// the submitted value in `message`.
+    pub fn invalid_input(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_code(ErrorCode::InvalidInput, message)
+    }
+
+    /// `NOT_FOUND`.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new("NOT_FOUND", message)
+    }
+
+    /// `INTERNAL`: the client sees "Internal error"; `error`'s type and text go to the log
+    /// (control characters escaped, secrets redacted).
+    pub fn internal(error: impl fmt::Display) -> Self {
+        let mut e = Self::with_code(ErrorCode::Internal, "Internal error");
+        e.cause = Some(Cause {
+            kind: "tool",
+            text: error.to_string(),
+        });
+        e
+    }
+
+    /// Adds a field to the error body (`{"error": {…, key: value}}`).
+    pub fn with_detail(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        let key = key.into();
+        if !matches!(key.as_str(), "code" | "message") {
+            self.details.insert(key, value.into());
+        }
+        self
+    }
+
+    /// The error's code.
+    pub fn code(&self) -> &ErrorCode {
+        &self.code
+    }
+
+    /// The message the client sees.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn cause(&self) -> Option<&Cause> {
+        self.cause.as_ref()
+    }
+
+    /// The `{"error": {...}}` body.
+    pub fn body(&self) -> Value {
+        let mut error = Map::with_capacity(2 + self.details.len());
+        error.insert("code".into(), Value::String(self.code.as_str().to_owned()));
+        error.insert("message".into(), Value::String(self.message.to_string()));
+        for (k, v) in &self.details {
+            error.insert(k.clone(), v.clone());
+        }
+        json!({ "error": Value::Object(error) })
+    }
+
+    /// The tool result carrying this error (`isError: true`).
+    pub fn into_result(self) -> CallToolResult {
+        CallToolResult::structured_error(self.body())
+    }
+}
+
+impl<E> From<E> for ToolError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(error: E) -> Self {
+        let mut e = Self::with_code(ErrorCode::Internal, "Internal error");
+        e.cause = Some(Cause {
+            kind: std::any::type_name::<E>(),
+            text: error.to_string(),
+        });
+        e
+    }
+}
+
+impl fmt::Debug for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolError")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("details", &self.details.keys().collect::<Vec<_>>())
+            .field("cause", &self.cause.as_ref().map(|c| c.kind))
+            .finish()
+    }
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// One field that failed input validation: its path and the rule it broke. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// `id`, `items[2].name`, or `(arguments)` for the whole input.
+    pub field: String,
+    /// `required`, `type`, `length`, `range`, `sql_injection`, …
+    pub rule: String,
+    /// The rule's message, when the server author wrote one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Why the pipeline refused a call before (or instead of) running the tool.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Denial {
+    /// No authenticated principal reached the call.
+    Unauthenticated,
+    /// Scopes missing.
+    InsufficientScope {
+        /// Every scope the tool requires.
+        required: Vec<&'static str>,
+        /// The required scopes the caller does not hold.
+        missing: Vec<&'static str>,
+    },
+    /// Over the rate limit.
+    RateLimited {
+        /// When the next call will be admitted.
+        retry_after: Duration,
+    },
+    /// The rate limiter could not decide (a shared store is down and the policy fails closed).
+    RateLimiterUnavailable,
+    /// Arguments failed size, parsing or validation.
+    InvalidInput {
+        /// What failed.
+        fields: Vec<FieldError>,
+    },
+    /// The arguments exceeded the size cap.
+    InputTooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The server could not run the call (e.g. its tool router failed to build).
+    Internal,
+}
+
+/// `retry_after` in whole seconds, rounded up, at least 1: never under-reports.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+impl Denial {
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
+            Self::RateLimited { .. } | Self::RateLimiterUnavailable => ErrorCode::RateLimited,
+            Self::InvalidInput { .. } | Self::InputTooLarge { .. } => ErrorCode::InvalidInput,
+            Self::Internal => ErrorCode::Internal,
+        }
+    }
+
+    /// The audit reason: a fixed, lower-case kind.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimiterUnavailable => "rate_limiter_unavailable",
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::InputTooLarge { .. } => "input_too_large",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// As a [`ToolError`] with the standard message and fields.
+    pub fn to_tool_error(&self) -> ToolError {
+        let code = self.code();
+        match self {
+            Self::Unauthenticated => ToolError::with_code(code, "Authentication required"),
+            Self::InsufficientScope { required, missing } => ToolError::with_code(
+                code,
+                format!("This tool requires the scope(s): {}", required.join(" ")),
+            )
+            .with_detail("required", json!(required))
+            .with_detail("missing", json!(missing)),
+            Self::RateLimited { retry_after } => ToolError::with_code(code, "Too many requests")
+                .with_detail("retry_after", retry_after_secs(*retry_after)),
+            Self::RateLimiterUnavailable => {
+                ToolError::with_code(code, "Rate limiter unavailable; try again shortly")
+                    .with_detail("retry_after", 1)
+            }
+            Self::InvalidInput { fields } => {
+                let message = match fields.len() {
+                    1 => format!(
+                        "Invalid input: `{}` failed `{}`",
+                        fields[0].field, fields[0].rule
+                    ),
+                    n => format!("Invalid input: {n} fields failed validation"),
+                };
+                ToolError::with_code(code, message).with_detail("fields", json!(fields))
+            }
+            Self::InputTooLarge { limit } => {
+                ToolError::with_code(code, format!("Arguments exceed the {limit}-byte limit"))
+                    .with_detail("limit_bytes", *limit)
+                    .with_detail(
+                        "fields",
+                        json!([FieldError {
+                            field: "(arguments)".into(),
+                            rule: "max_size".into(),
+                            message: None,
+                        }]),
+                    )
+            }
+            Self::Internal => ToolError::with_code(code, "Internal error"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1000)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(59)), 59);
+    }
+
+    #[test]
+    fn body_shape() {
+        let body = Denial::RateLimited {
+            retry_after: Duration::from_millis(59_500),
+        }
+        .to_tool_error()
+        .body();
+        assert_eq!(
+            body,
+            json!({"error": {"code": "RATE_LIMITED", "message": "Too many requests", "retry_after": 60}})
+        );
+    }
+
+    #[test]
+    fn std_errors_become_internal_without_leaking_text() {
+        let e: ToolError = std::io::Error::other("password=hunter2").into();
+        assert_eq!(e.code(), &ErrorCode::Internal);
+        assert!(!e.body().to_string().contains("hunter2"));
+        assert!(!format!("{e:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn details_cannot_override_code() {
+        let e = ToolError::not_found("gone").with_detail("code", "OK");
+        assert_eq!(e.body()["error"]["code"], "NOT_FOUND");
+    }
+}

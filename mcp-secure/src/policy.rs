@@ -1,0 +1,147 @@
+//! The security policy `#[secure_server]` emits: one static [`ServerPolicy`] per server with a
+//! [`ToolPolicy`] per tool. The pipeline enforces it on every call and the HTTP layer reads it
+//! to answer `403 insufficient_scope` before a call is dispatched.
+
+use std::time::Duration;
+
+use crate::scope::ScopeSet;
+
+/// The policy of one secured server, built at compile time.
+#[derive(Debug)]
+pub struct ServerPolicy {
+    /// `serverInfo.name`.
+    pub name: &'static str,
+    /// `serverInfo.version`.
+    pub version: &'static str,
+    /// Instructions for clients, if any.
+    pub instructions: Option<&'static str>,
+    /// The declared scope catalogue (may be empty when the server declares none).
+    pub catalogue: &'static [&'static str],
+    /// `(higher, lower)`: holding `higher` grants `lower`.
+    pub hierarchy: &'static [(&'static str, &'static str)],
+    /// One entry per tool.
+    pub tools: &'static [ToolPolicy],
+}
+
+impl ServerPolicy {
+    /// The policy of the tool called `name`.
+    pub fn tool(&self, name: &str) -> Option<&'static ToolPolicy> {
+        let tools: &'static [ToolPolicy] = self.tools;
+        tools.iter().find(|t| t.name == name)
+    }
+
+    /// Every scope the server mentions: the catalogue, the hierarchy and the tools' scopes.
+    pub fn declared_scopes(&self) -> ScopeSet {
+        let mut set = ScopeSet::new();
+        set.extend(self.catalogue.iter().copied());
+        set.extend(self.hierarchy.iter().flat_map(|(h, l)| [*h, *l]));
+        set.extend(self.tools.iter().flat_map(|t| t.scopes.iter().copied()));
+        set
+    }
+}
+
+/// The policy of one tool.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ToolPolicy {
+    /// The tool's MCP name.
+    pub name: &'static str,
+    /// Every scope listed here is required.
+    pub scopes: &'static [&'static str],
+    /// For each entry of `scopes`, the scopes that grant it through the hierarchy (the scope
+    /// itself first). Computed by the macro.
+    pub satisfiers: &'static [&'static [&'static str]],
+    /// Declared `public`: any authenticated caller.
+    pub public: bool,
+    /// Per-caller rate limit, if any.
+    pub rate: Option<RateSpec>,
+    /// Cap on the JSON arguments, overriding the server default.
+    pub max_input_bytes: Option<u64>,
+}
+
+impl ToolPolicy {
+    /// The required scopes `held` does not grant (empty when the call is authorized).
+    pub fn missing_scopes(&self, held: &ScopeSet) -> Vec<&'static str> {
+        self.scopes
+            .iter()
+            .zip(self.satisfiers)
+            .filter(|(_, granted_by)| !held.contains_any(granted_by))
+            .map(|(scope, _)| *scope)
+            .collect()
+    }
+
+    /// Whether `held` grants every required scope.
+    pub fn permits(&self, held: &ScopeSet) -> bool {
+        self.satisfiers.iter().all(|g| held.contains_any(g))
+    }
+
+    /// The required scopes as an RFC 6749 list (for `WWW-Authenticate: scope="…"`).
+    pub fn scope_string(&self) -> String {
+        self.scopes.join(" ")
+    }
+}
+
+/// `count` calls per `period_secs`, at most `burst` at once (GCRA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateSpec {
+    /// Calls per period.
+    pub count: u32,
+    /// The period, in seconds.
+    pub period_secs: u64,
+    /// Calls allowed back to back; defaults to `count`.
+    pub burst: u32,
+}
+
+impl RateSpec {
+    /// A rate of `count` calls per `period`, with a burst of `burst`.
+    ///
+    /// # Panics
+    /// Never: zero values are raised to one.
+    pub const fn new(count: u32, period_secs: u64, burst: u32) -> Self {
+        Self {
+            count: if count == 0 { 1 } else { count },
+            period_secs: if period_secs == 0 { 1 } else { period_secs },
+            burst: if burst == 0 { 1 } else { burst },
+        }
+    }
+
+    /// `count` per minute, burst `count`.
+    pub const fn per_minute(count: u32) -> Self {
+        Self::new(count, 60, count)
+    }
+
+    /// Time to earn back one call.
+    pub fn replenish_interval(&self) -> Duration {
+        Duration::from_secs(self.period_secs.max(1)) / self.count.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static WRITE: ToolPolicy = ToolPolicy {
+        name: "write",
+        scopes: &["data:write"],
+        satisfiers: &[&["data:write", "admin:full"]],
+        public: false,
+        rate: None,
+        max_input_bytes: None,
+    };
+
+    #[test]
+    fn hierarchy_satisfies() {
+        let admin = ScopeSet::parse("admin:full").unwrap();
+        assert!(WRITE.permits(&admin));
+        let read = ScopeSet::parse("data:read").unwrap();
+        assert!(!WRITE.permits(&read));
+        assert_eq!(WRITE.missing_scopes(&read), vec!["data:write"]);
+    }
+
+    #[test]
+    fn replenish_interval() {
+        assert_eq!(
+            RateSpec::per_minute(120).replenish_interval(),
+            Duration::from_millis(500)
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! Who is calling: the authenticated [`Principal`] every secured call runs as.
+//!
+//! Over HTTP the bearer-token layer builds it from a validated token and puts it in the
+//! request's extensions; over stdio the transport attaches the configured local principal to
+//! every request. A request that carries neither is refused (`UNAUTHENTICATED`): the pipeline
+//! never invents a caller.
+
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use crate::scope::ScopeSet;
+
+/// How the principal was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// The local user of a stdio server (the process that launched it).
+    Local,
+    /// An OAuth 2.1 bearer token validated by the resource server.
+    Bearer,
+}
+
+impl AuthMethod {
+    /// `"local"` or `"bearer"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Bearer => "bearer",
+        }
+    }
+}
+
+/// Which identity rate limits are counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RateKeyBy {
+    /// The subject (`sub`): one budget per user, whatever client they use.
+    #[default]
+    Subject,
+    /// The OAuth client (`client_id`/`azp`), falling back to the subject.
+    Client,
+}
+
+struct Inner {
+    subject: String,
+    client_id: Option<String>,
+    issuer: Option<String>,
+    scopes: ScopeSet,
+    expires_at: Option<SystemTime>,
+    method: AuthMethod,
+    rate_key: Arc<str>,
+}
+
+/// An authenticated caller. Cheap to clone.
+///
+/// `Debug` shows the identity and scopes, never a credential (a principal holds none).
+#[derive(Clone)]
+pub struct Principal(Arc<Inner>);
+
+impl Principal {
+    /// The local caller of a stdio server.
+    pub fn local(subject: impl Into<String>, scopes: ScopeSet) -> Self {
+        PrincipalBuilder::new(AuthMethod::Local, subject)
+            .scopes(scopes)
+            .build()
+    }
+
+    /// Starts a principal authenticated by a bearer token.
+    pub fn bearer(subject: impl Into<String>) -> PrincipalBuilder {
+        PrincipalBuilder::new(AuthMethod::Bearer, subject)
+    }
+
+    /// The subject (`sub` claim, or the local user name).
+    pub fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    /// The OAuth client the token was issued to, when known.
+    pub fn client_id(&self) -> Option<&str> {
+        self.0.client_id.as_deref()
+    }
+
+    /// The token's issuer, for bearer principals.
+    pub fn issuer(&self) -> Option<&str> {
+        self.0.issuer.as_deref()
+    }
+
+    /// The scopes granted to this caller.
+    pub fn scopes(&self) -> &ScopeSet {
+        &self.0.scopes
+    }
+
+    /// Whether the caller was granted `scope` literally (without the hierarchy).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.0.scopes.contains(scope)
+    }
+
+    /// When the credential expires, if it does.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.0.expires_at
+    }
+
+    /// Whether the credential has expired at `now`.
+    pub fn is_expired_at(&self, now: SystemTime) -> bool {
+        self.0.expires_at.is_some_and(|exp| now >= exp)
+    }
+
+    /// How the caller authenticated.
+    pub fn method(&self) -> AuthMethod {
+        self.0.method
+    }
+
+    /// The key rate limits are counted against.
+    pub fn rate_key(&self) -> &Arc<str> {
+        &self.0.rate_key
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("subject", &self.0.subject)
+            .field("client_id", &self.0.client_id)
+            .field("issuer", &self.0.issuer)
+            .field("scopes", &self.0.scopes)
+            .field("method", &self.0.method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Principal`].
+#[derive(Debug)]
+#[must_use]
+pub struct PrincipalBuilder {
+    subject: String,
+    client_id: Option<String>,
+    issuer: Option<String>,
+    scopes: ScopeSet,
+    expires_at: Option<SystemTime>,
+    method: AuthMethod,
+    rate_key_by: RateKeyBy,
+}
+
+impl PrincipalBuilder {
+    fn new(method: AuthMethod, subject: impl Into<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            client_id: None,
+            issuer: None,
+            scopes: ScopeSet::new(),
+            expires_at: None,
+            method,
+            rate_key_by: RateKeyBy::Subject,
+        }
+    }
+
+    /// The OAuth client id.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The issuer.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The granted scopes.
+    pub fn scopes(mut self, scopes: ScopeSet) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// The credential's expiry.
+    pub fn expires_at(mut self, at: SystemTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// The credential's expiry as seconds since the Unix epoch.
+    pub fn expires_at_unix(self, secs: u64) -> Self {
+        self.expires_at(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    /// What rate limits count against (default: the subject).
+    pub fn rate_key_by(mut self, by: RateKeyBy) -> Self {
+        self.rate_key_by = by;
+        self
+    }
+
+    /// The principal.
+    pub fn build(self) -> Principal {
+        // Keys are namespaced by kind and issuer (length-prefixed, so no issuer/subject split
+        // is ambiguous): a local user "alice" and a token subject "alice" from another issuer
+        // never share a budget.
+        let issuer = self.issuer.as_deref().unwrap_or("");
+        let method = self.method.as_str();
+        let rate_key: Arc<str> = match (self.rate_key_by, &self.client_id) {
+            (RateKeyBy::Client, Some(client)) => {
+                format!("{method}|client|{}:{issuer}|{client}", issuer.len()).into()
+            }
+            _ => format!("{method}|sub|{}:{issuer}|{}", issuer.len(), self.subject).into(),
+        };
+        Principal(Arc::new(Inner {
+            subject: self.subject,
+            client_id: self.client_id,
+            issuer: self.issuer,
+            scopes: self.scopes,
+            expires_at: self.expires_at,
+            method: self.method,
+            rate_key,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_keys_are_namespaced() {
+        let local = Principal::local("alice", ScopeSet::new());
+        let bearer = Principal::bearer("alice").issuer("https://as").build();
+        assert_ne!(local.rate_key(), bearer.rate_key());
+        let by_client = Principal::bearer("alice")
+            .client_id("cli")
+            .rate_key_by(RateKeyBy::Client)
+            .build();
+        assert!(by_client.rate_key().contains("client"));
+    }
+
+    #[test]
+    fn expiry() {
+        let p = Principal::bearer("a").expires_at_unix(100).build();
+        assert!(p.is_expired_at(SystemTime::UNIX_EPOCH + Duration::from_secs(100)));
+        assert!(!p.is_expired_at(SystemTime::UNIX_EPOCH + Duration::from_secs(99)));
+    }
+}
