@@ -45,6 +45,9 @@ pub(crate) struct ToolArgs {
     pub title: Option<LitStr>,
     pub description: Option<LitStr>,
     pub annotations: Option<Annotations>,
+    /// An unknown key was given: the access-rule check is skipped, since the unknown key is
+    /// most likely a misspelt `scopes` or `public` already reported.
+    pub had_unknown: bool,
 }
 
 pub(crate) const TOOL_KEYS: &[&str] = &[
@@ -456,6 +459,7 @@ pub(crate) fn parse_tool_args(tokens: TokenStream, errors: &mut Errors) -> ToolA
             }
             _ => {
                 skip_value(meta)?;
+                args.had_unknown = true;
                 errors.push(unknown_key(meta, key, "secure_tool", TOOL_KEYS));
             }
         }

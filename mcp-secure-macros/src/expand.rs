@@ -268,7 +268,7 @@ pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
         }
 
         impl ::mcp_secure::SecureServer for #self_ty {
-            fn security(&self) -> &::mcp_secure::Security {
+            fn security_runtime(&self) -> &::mcp_secure::Security {
                 &self.#security
             }
 

@@ -440,7 +440,7 @@ fn analyze_tool(
             "a tool is either `public` or needs `scopes`, not both; remove `public` to require \
              the scopes, or remove `scopes` to let any authenticated caller use it",
         ),
-        (None, None) => local.at(
+        (None, None) if !args.had_unknown => local.at(
             attr.path().span(),
             format!(
                 "tool `{name}` declares no access rule; secured tools deny by default: add \

@@ -58,7 +58,7 @@ pub async fn list_tools<S: SecureServer>(
     })?;
     let policy = S::server_policy();
     let mut tools = router.list_all();
-    let filtered = server.security().tool_visibility() == ToolVisibility::Permitted;
+    let filtered = server.security_runtime().tool_visibility() == ToolVisibility::Permitted;
     if filtered {
         let principal = authenticated_principal(&context);
         tools.retain(|tool| {

@@ -88,8 +88,9 @@ use rmcp::handler::server::router::tool::ToolRouter;
     note = "put `#[secure_server]` on the `impl` block that holds its `#[secure_tool]` methods"
 )]
 pub trait SecureServer: Sized + Send + Sync + 'static {
-    /// The server's runtime security state.
-    fn security(&self) -> &Security;
+    /// The server's runtime security state (the field named by `#[secure_server(security = ..)]`,
+    /// `security` by default).
+    fn security_runtime(&self) -> &Security;
     /// The server's static policy.
     fn server_policy() -> &'static ServerPolicy;
     /// The server's tool router, built once.

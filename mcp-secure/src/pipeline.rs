@@ -146,7 +146,7 @@ async fn run<S: SecureServer>(
 ) -> Result<CallToolResponse, ErrorData> {
     let started = Instant::now();
     let server = ctx.service;
-    let security = server.security();
+    let security = server.security_runtime();
 
     // 1. authenticate
     let principal = match authenticated_principal(&ctx.request_context) {

@@ -1,0 +1,263 @@
+//! The pipeline in process: an rmcp client and a secured server joined by an in-memory duplex,
+//! for the cases the example cannot show (no principal, expired credentials, tool failures,
+//! `#[derive(Redact)]` output, per-tool input caps, list visibility).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::{Duration, SystemTime};
+
+use mcp_secure::{
+    Principal, ScopeSet, Security, ToolVisibility,
+    prelude::*,
+    redact::Redact,
+    rmcp::{
+        RoleClient, RoleServer, ServiceExt, service::RunningService,
+        transport::async_rw::AsyncRwTransport,
+    },
+    stdio::LocalPrincipalTransport,
+};
+use mcp_secure_tests::{LogCapture, call, error_body, error_code, ok_body, wire_text};
+use serde_json::{Value, json};
+
+const CANARY: &str = "CANARY-41d2-in-process";
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema, validator::Validate)]
+struct Echo {
+    #[validate(length(max = 10_000))]
+    text: String,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema, Redact)]
+struct Account {
+    user: String,
+    #[redact]
+    api_token: String,
+    #[redact]
+    recovery_codes: Vec<String>,
+    note: String,
+}
+
+#[derive(Clone)]
+struct Server {
+    security: Security,
+}
+
+#[secure_server(scopes = "read write", hierarchy = "write > read")]
+impl Server {
+    #[secure_tool(scopes = "read")]
+    async fn echo(&self, Parameters(input): Parameters<Echo>) -> String {
+        input.text
+    }
+
+    #[secure_tool(scopes = "read", max_input_bytes = 64)]
+    async fn small(&self, Parameters(input): Parameters<Echo>) -> String {
+        input.text
+    }
+
+    #[secure_tool(scopes = "write")]
+    async fn account(&self) -> Json<Account> {
+        Json(Account {
+            user: "alice".into(),
+            api_token: CANARY.into(),
+            recovery_codes: vec![CANARY.into()],
+            note: "kept".into(),
+        })
+    }
+
+    #[secure_tool(public)]
+    async fn fails(&self) -> Result<String, std::io::Error> {
+        Err(std::io::Error::other(format!(
+            "db at postgresql://u:{CANARY}@h/db refused\nforged"
+        )))
+    }
+
+    #[secure_tool(public)]
+    async fn custom_error(&self) -> Result<String, ToolError> {
+        Err(ToolError::not_found("nothing here").with_detail("hint", "try another id"))
+    }
+
+    #[secure_tool(public)]
+    async fn no_args(&self) -> &'static str {
+        "ok"
+    }
+
+    #[secure_tool(public, rate = "3/h")]
+    async fn scarce(&self) -> &'static str {
+        "ok"
+    }
+}
+
+async fn connect(server: Server, principal: Option<Principal>) -> RunningService<RoleClient, ()> {
+    let (client_io, server_io) = tokio::io::duplex(1 << 20);
+    let (sr, sw) = tokio::io::split(server_io);
+    let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(sr, sw);
+    tokio::spawn(async move {
+        let running = match principal {
+            Some(p) => {
+                server
+                    .serve(LocalPrincipalTransport::new(transport, p))
+                    .await
+            }
+            None => server.serve(transport).await,
+        };
+        if let Ok(running) = running {
+            let _ = running.waiting().await;
+        }
+    });
+    let (cr, cw) = tokio::io::split(client_io);
+    ().serve((cr, cw)).await.expect("handshake")
+}
+
+fn principal(scopes: &str) -> Principal {
+    Principal::local("tester", ScopeSet::parse(scopes).unwrap())
+}
+
+fn server() -> Server {
+    Server {
+        security: Security::default(),
+    }
+}
+
+#[tokio::test]
+async fn no_principal_means_unauthenticated() {
+    let client = connect(server(), None).await;
+    let result = call(&client, "no_args", json!({})).await;
+    assert_eq!(error_code(&result), "UNAUTHENTICATED");
+    assert_eq!(error_body(&result)["message"], "Authentication required");
+    // And nothing is listed.
+    assert!(client.list_all_tools().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn expired_credentials_are_refused() {
+    let expired = Principal::bearer("bob")
+        .scopes(ScopeSet::parse("read").unwrap())
+        .expires_at(SystemTime::now() - Duration::from_secs(1))
+        .build();
+    let client = connect(server(), Some(expired)).await;
+    let result = call(&client, "echo", json!({"text": "x"})).await;
+    assert_eq!(error_code(&result), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn derive_redact_masks_marked_fields_in_structured_and_text_output() {
+    let logs = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let client = connect(server(), Some(principal("write"))).await;
+    let result = call(&client, "account", json!({})).await;
+    let body = ok_body(&result);
+    assert_eq!(body["api_token"], "***");
+    assert_eq!(body["recovery_codes"], json!(["***"]));
+    assert_eq!(body["note"], "kept");
+    assert!(!wire_text(&result).contains(CANARY));
+}
+
+#[tokio::test]
+async fn tool_failures_become_internal_without_leaking_their_text() {
+    let logs = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let client = connect(server(), Some(principal("read"))).await;
+    let result = call(&client, "fails", json!({})).await;
+    let body = error_body(&result);
+    assert_eq!(body["code"], "INTERNAL");
+    assert_eq!(body["message"], "Internal error");
+    assert!(!wire_text(&result).contains(CANARY));
+    assert!(!wire_text(&result).contains("postgresql"));
+    client.cancel().await.unwrap();
+    let log = logs.contents();
+    // The operator sees the failure: its kind and its text with credentials masked and the
+    // newline escaped.
+    let event: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "tool_error")
+        .expect("tool_error event");
+    assert_eq!(event["error_kind"], "std::io::error::Error");
+    let text = event["error"].as_str().unwrap();
+    assert!(text.contains("postgresql://***:***@h/db"), "{text}");
+    assert!(!text.contains('\n'));
+    assert!(!log.contains(CANARY));
+}
+
+#[tokio::test]
+async fn custom_tool_errors_keep_their_code_and_details() {
+    let client = connect(server(), Some(principal("read"))).await;
+    let result = call(&client, "custom_error", json!({})).await;
+    let body = error_body(&result);
+    assert_eq!(body["code"], "NOT_FOUND");
+    assert_eq!(body["hint"], "try another id");
+}
+
+#[tokio::test]
+async fn tools_without_parameters_refuse_arguments() {
+    let client = connect(server(), Some(principal("read"))).await;
+    ok_body(&call(&client, "no_args", json!({})).await);
+    let result = call(&client, "no_args", json!({"unexpected": 1})).await;
+    assert_eq!(error_body(&result)["fields"][0]["rule"], "unknown_field");
+}
+
+#[tokio::test]
+async fn per_tool_input_cap_overrides_the_default() {
+    let client = connect(server(), Some(principal("read"))).await;
+    ok_body(&call(&client, "echo", json!({"text": "y".repeat(1000)})).await);
+    let result = call(&client, "small", json!({"text": "y".repeat(100)})).await;
+    let body = error_body(&result);
+    assert_eq!(body["fields"][0]["rule"], "max_size");
+    assert_eq!(body["limit_bytes"], 64);
+}
+
+#[tokio::test]
+async fn secrets_registered_at_run_time_are_masked() {
+    let s = server();
+    let secret = SecretString::from(CANARY.to_string());
+    s.security.redactor().register(&secret).unwrap();
+    let client = connect(s, Some(principal("read"))).await;
+    let result = call(
+        &client,
+        "echo",
+        json!({"text": format!("leaked {CANARY}!")}),
+    )
+    .await;
+    assert!(!wire_text(&result).contains(CANARY));
+    assert_eq!(result.content[0].as_text().unwrap().text, "leaked ***!");
+}
+
+#[tokio::test]
+async fn list_visibility_all_shows_every_tool_with_its_scopes() {
+    let s = Server {
+        security: Security::builder()
+            .tool_visibility(ToolVisibility::All)
+            .build(),
+    };
+    let client = connect(s, Some(principal("read"))).await;
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 7);
+    let account = tools.iter().find(|t| t.name == "account").unwrap();
+    assert_eq!(
+        account.meta.as_ref().unwrap().0["mcp-secure/scopes"],
+        json!(["write"])
+    );
+    // Listed is not callable.
+    assert_eq!(
+        error_code(&call(&client, "account", json!({})).await),
+        "INSUFFICIENT_SCOPE"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_budgets_are_per_caller() {
+    let s = server();
+    let alice = connect(s.clone(), Some(Principal::local("alice", ScopeSet::new()))).await;
+    let bob = connect(s, Some(Principal::local("bob", ScopeSet::new()))).await;
+    for _ in 0..3 {
+        ok_body(&call(&alice, "scarce", json!({})).await);
+    }
+    let limited = call(&alice, "scarce", json!({})).await;
+    let body = error_body(&limited);
+    assert_eq!(body["code"], "RATE_LIMITED");
+    // 3 per hour: the next call is 20 minutes away (rounded up to whole seconds).
+    let retry = body["retry_after"].as_u64().unwrap();
+    assert!((1199..=1200).contains(&retry), "{retry}");
+    // Bob's budget is his own.
+    ok_body(&call(&bob, "scarce", json!({})).await);
+}

@@ -1,0 +1,9 @@
+use mcp_secure::redact::Redact;
+
+#[derive(Redact)]
+struct Settings {
+    #[redact]
+    port: u16,
+}
+
+fn main() {}
