@@ -173,3 +173,6 @@ impl std::io::Write for LogCapture {
         Ok(())
     }
 }
+
+#[path = "oauth.rs"]
+pub mod oauth;

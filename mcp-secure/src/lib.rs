@@ -54,8 +54,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod audit;
+#[cfg(feature = "http")]
+pub mod auth;
 pub mod error;
 pub mod handler;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod output;
 pub mod pipeline;
 pub mod policy;
@@ -126,12 +130,15 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves `server` on the transport chosen by `MCP_TRANSPORT`: `stdio` (default).
+/// Serves `server` on the transport chosen by `MCP_TRANSPORT`: `stdio` (default), or `http` /
+/// `streamable_http` (an OAuth 2.1 resource server configured from `OAUTH_*` variables, see
+/// [`http::env`]). HTTP without an OAuth configuration refuses to start, naming what is
+/// missing.
 ///
 /// `sse` is refused: the HTTP+SSE transport is deprecated; use Streamable HTTP.
 pub async fn serve<S>(server: S) -> Result<(), ServeError>
 where
-    S: SecureServer + rmcp::ServerHandler,
+    S: SecureServer + rmcp::ServerHandler + Clone,
 {
     let transport = std::env::var("MCP_TRANSPORT").unwrap_or_default();
     match transport.trim().to_ascii_lowercase().as_str() {
@@ -141,9 +148,11 @@ where
              use MCP_TRANSPORT=streamable_http (Streamable HTTP) or stdio"
                 .into(),
         )),
+        #[cfg(feature = "http")]
+        "http" | "streamable_http" | "streamable-http" => http::serve_from_env(server).await,
+        #[cfg(not(feature = "http"))]
         "http" | "streamable_http" | "streamable-http" => Err(ServeError::Config(
-            "MCP_TRANSPORT=http needs the HTTP transport, which is not available in this build"
-                .into(),
+            "MCP_TRANSPORT=http needs the `http` feature of mcp-secure".into(),
         )),
         _ => Err(ServeError::Config(
             "MCP_TRANSPORT must be `stdio`, `http` or `streamable_http`".into(),

@@ -13,3 +13,20 @@ pub fn from_env(name: &str) -> Option<SecretString> {
         _ => None,
     }
 }
+
+/// The secret in `name`, or in the file named by `{name}_FILE` (container secrets; one
+/// trailing newline is dropped). The variable wins when both are set.
+pub fn from_env_or_file(name: &str) -> Option<SecretString> {
+    if let Some(secret) = from_env(name) {
+        return Some(secret);
+    }
+    let path = std::env::var(format!("{name}_FILE")).ok()?;
+    let mut value = std::fs::read_to_string(path).ok()?;
+    if value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    (!value.is_empty()).then(|| SecretString::from(value))
+}

@@ -1,0 +1,226 @@
+//! Opaque access tokens through OAuth 2.0 Token Introspection (RFC 7662).
+//!
+//! The resource server authenticates to the introspection endpoint with its client
+//! credentials (the secret stays a `SecretString`), and accepts a token only when the answer
+//! says `active: true`, names this resource in `aud`, the configured issuer in `iss` (when
+//! configured), and carries a valid scope list. Answers are cached by token hash until the
+//! token's `exp` or for at most `cache_ttl`, whichever is sooner.
+
+use std::{fmt, time::Duration};
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use url::Url;
+
+use super::{
+    AuthFailure, TokenValidator,
+    cache::{TokenCache, token_hash},
+    fetch::{self, FetchError},
+    now_unix,
+};
+use crate::{
+    principal::{Principal, RateKeyBy},
+    redact::{ExposeSecret, SecretString},
+    scope::ScopeSet,
+};
+
+/// Settings for [`IntrospectionValidator`].
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct IntrospectionConfig {
+    /// The introspection endpoint.
+    pub endpoint: Url,
+    /// This resource server's client id at the authorization server.
+    pub client_id: String,
+    /// Its client secret.
+    pub client_secret: SecretString,
+    /// This resource (required in `aud`).
+    pub audience: String,
+    /// The issuer (required in `iss` when set).
+    pub issuer: Option<String>,
+    /// Request timeout (default 5 s).
+    pub timeout: Duration,
+    /// Longest a positive answer is reused (default 60 s).
+    pub cache_ttl: Duration,
+    /// Cache size (default 10 000).
+    pub cache_capacity: usize,
+    /// What rate limits count against.
+    pub rate_key_by: RateKeyBy,
+}
+
+impl fmt::Debug for IntrospectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionConfig")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("audience", &self.audience)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntrospectionConfig {
+    /// Introspect at `endpoint` as `client_id`/`client_secret`, for `audience`.
+    pub fn new(
+        endpoint: Url,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+        audience: impl Into<String>,
+    ) -> Self {
+        Self {
+            endpoint,
+            client_id: client_id.into(),
+            client_secret,
+            audience: audience.into(),
+            issuer: None,
+            timeout: Duration::from_secs(5),
+            cache_ttl: Duration::from_secs(60),
+            cache_capacity: 10_000,
+            rate_key_by: RateKeyBy::Subject,
+        }
+    }
+
+    /// Requires `iss` to equal `issuer`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    active: bool,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    exp: Option<u64>,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default)]
+    aud: Option<Audience>,
+    #[serde(default)]
+    iss: Option<String>,
+}
+
+/// Validates opaque tokens by introspection.
+pub struct IntrospectionValidator {
+    config: IntrospectionConfig,
+    client: reqwest::Client,
+    cache: TokenCache,
+}
+
+impl fmt::Debug for IntrospectionValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionValidator")
+            .field("config", &self.config)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+impl IntrospectionValidator {
+    /// A validator; the endpoint must be `https` (or loopback `http`).
+    pub fn new(config: IntrospectionConfig) -> Result<Self, FetchError> {
+        fetch::check_url(&config.endpoint)?;
+        Ok(Self {
+            client: fetch::client(config.timeout),
+            cache: TokenCache::new(config.cache_capacity),
+            config,
+        })
+    }
+
+    async fn introspect(&self, token: &str) -> Result<(Principal, u64), AuthFailure> {
+        let answer: Answer = fetch::post_form_json(
+            &self.client,
+            &self.config.endpoint,
+            Some((&self.config.client_id, self.config.client_secret.expose_secret())),
+            &[("token", token), ("token_type_hint", "access_token")],
+            64 * 1024,
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(target: crate::audit::TARGET, event = "introspection_failed", reason = %e, "token introspection failed");
+            AuthFailure::IntrospectionFailed
+        })?;
+        if !answer.active {
+            return Err(AuthFailure::Inactive);
+        }
+        let now = now_unix();
+        if answer.exp.is_some_and(|exp| exp <= now) {
+            return Err(AuthFailure::Expired);
+        }
+        if answer.nbf.is_some_and(|nbf| nbf > now) {
+            return Err(AuthFailure::NotYetValid);
+        }
+        let audience_ok = match &answer.aud {
+            Some(Audience::One(a)) => *a == self.config.audience,
+            Some(Audience::Many(list)) => list.contains(&self.config.audience),
+            None => false,
+        };
+        if !audience_ok {
+            return Err(AuthFailure::BadAudience);
+        }
+        if let Some(expected) = &self.config.issuer
+            && answer.iss.as_deref() != Some(expected.as_str())
+        {
+            return Err(AuthFailure::BadIssuer);
+        }
+        let scopes = match &answer.scope {
+            Some(list) => ScopeSet::parse(list).map_err(|_| AuthFailure::BadScope)?,
+            None => ScopeSet::new(),
+        };
+        let subject = answer
+            .sub
+            .or_else(|| answer.client_id.clone())
+            .ok_or(AuthFailure::BadClaims)?;
+        let ttl_end = now + self.config.cache_ttl.as_secs();
+        let valid_until = answer.exp.map_or(ttl_end, |exp| exp.min(ttl_end));
+        let mut builder = Principal::bearer(subject)
+            .scopes(scopes)
+            .rate_key_by(self.config.rate_key_by);
+        if let Some(iss) = answer.iss {
+            builder = builder.issuer(iss);
+        }
+        if let Some(exp) = answer.exp {
+            builder = builder.expires_at_unix(exp);
+        }
+        if let Some(client) = answer.client_id {
+            builder = builder.client_id(client);
+        }
+        Ok((builder.build(), valid_until))
+    }
+}
+
+impl TokenValidator for IntrospectionValidator {
+    fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthFailure>> {
+        Box::pin(async move {
+            if token.len() > super::jwt::MAX_TOKEN_BYTES {
+                return Err(AuthFailure::TooLarge);
+            }
+            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(AuthFailure::Malformed);
+            }
+            let hash = token_hash(token);
+            let now = now_unix();
+            if let Some(p) = self.cache.get(&hash, now, |_| true) {
+                return Ok(p);
+            }
+            let (principal, valid_until) = self.introspect(token).await?;
+            self.cache
+                .insert(hash, principal.clone(), valid_until, None, now);
+            Ok(principal)
+        })
+    }
+}

@@ -1,0 +1,499 @@
+//! JWT access tokens (RFC 9068), validated fail-closed.
+//!
+//! Before any decoding: at most 8 KiB, exactly three base64url segments (no padding, no
+//! whitespace). The header is parsed into a typed struct (a duplicated member is an error):
+//! JWE (`enc`), compression (`zip`), unencoded payloads (`b64`) and any `crit` extension are
+//! refused; `jku`, `x5u`, `x5c` and embedded `jwk` are ignored: keys come only from
+//! configuration. `typ` must be `at+jwt` unless relaxed; `alg` must be on the allow-list
+//! (HMAC never is). The signature is verified by `jsonwebtoken` with the key named by `kid`.
+//! Claims are decoded into a typed struct (so a duplicated claim, an `iss` array or a string
+//! `exp` is an error): `iss` must equal the issuer, `aud` must contain this resource,
+//! `exp`, `iat` and `sub` are required, `nbf` is honoured, `iat` may not be in the future, and
+//! `exp − iat` may not exceed the maximum lifetime (default 3600 s). Leeway is at most 60 s.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use futures::future::BoxFuture;
+use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
+use serde::Deserialize;
+
+use super::{
+    AuthFailure, TokenValidator,
+    cache::{TokenCache, token_hash},
+    jwks::{JwksSource, KeySet},
+    keys::SharedKey,
+    now_unix,
+};
+use crate::{
+    principal::{Principal, RateKeyBy},
+    scope::ScopeSet,
+};
+
+/// Longest token accepted, in bytes (checked before any decoding).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Largest leeway allowed.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
+
+/// How `typ` is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TypPolicy {
+    /// `typ` must be `at+jwt` or `application/at+jwt` (RFC 9068). The default.
+    #[default]
+    RequireAtJwt,
+    /// Also accept `JWT` or no `typ` (for issuers that do not follow RFC 9068). A relaxation:
+    /// an ID token of the same issuer and audience would then pass.
+    AllowJwt,
+}
+
+/// Settings for [`JwtValidator`]. Every relaxation is an explicit setter.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    issuer: String,
+    audience: String,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    max_lifetime: Duration,
+    typ: TypPolicy,
+    cache_capacity: usize,
+    max_token_bytes: usize,
+    rate_key_by: RateKeyBy,
+}
+
+/// A setting was out of its safe range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtConfigError {
+    /// Leeway above 60 s.
+    #[error("leeway must be at most 60 seconds")]
+    LeewayTooLarge,
+    /// An HMAC algorithm in the allow-list.
+    #[error("HMAC algorithms cannot be allowed next to public keys")]
+    HmacNotAllowed,
+    /// Empty allow-list.
+    #[error("the algorithm allow-list is empty")]
+    NoAlgorithms,
+    /// A zero or over-a-day maximum lifetime.
+    #[error("maximum token lifetime must be between 1 second and 24 hours")]
+    BadLifetime,
+}
+
+impl JwtConfig {
+    /// Tokens from `issuer` (compared exactly) for `audience` (this server's canonical
+    /// resource URI, e.g. `https://mcp.example.com/mcp`).
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            algorithms: vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+                Algorithm::ES256,
+                Algorithm::ES384,
+                Algorithm::EdDSA,
+            ],
+            leeway: Duration::from_secs(30),
+            max_lifetime: Duration::from_secs(3600),
+            typ: TypPolicy::RequireAtJwt,
+            cache_capacity: 10_000,
+            max_token_bytes: MAX_TOKEN_BYTES,
+            rate_key_by: RateKeyBy::Subject,
+        }
+    }
+
+    /// The algorithm allow-list (default: every RSA, PSS, ECDSA and EdDSA algorithm).
+    pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Result<Self, JwtConfigError> {
+        if algorithms.is_empty() {
+            return Err(JwtConfigError::NoAlgorithms);
+        }
+        if algorithms
+            .iter()
+            .any(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
+            return Err(JwtConfigError::HmacNotAllowed);
+        }
+        self.algorithms = algorithms.to_vec();
+        Ok(self)
+    }
+
+    /// Clock-skew allowance for `exp`, `nbf` and `iat` (default 30 s, at most 60 s).
+    pub fn leeway(mut self, leeway: Duration) -> Result<Self, JwtConfigError> {
+        if leeway > MAX_LEEWAY {
+            return Err(JwtConfigError::LeewayTooLarge);
+        }
+        self.leeway = leeway;
+        Ok(self)
+    }
+
+    /// Longest accepted `exp − iat` (default 3600 s).
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Result<Self, JwtConfigError> {
+        if lifetime.is_zero() || lifetime > Duration::from_secs(86_400) {
+            return Err(JwtConfigError::BadLifetime);
+        }
+        self.max_lifetime = lifetime;
+        Ok(self)
+    }
+
+    /// Relaxes the `typ` check.
+    pub fn typ(mut self, policy: TypPolicy) -> Self {
+        self.typ = policy;
+        self
+    }
+
+    /// Verified-token cache size (default 10 000; 0 disables it).
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// What rate limits count against for these principals (default: the subject).
+    pub fn rate_key_by(mut self, by: RateKeyBy) -> Self {
+        self.rate_key_by = by;
+        self
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The audience (this resource).
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The allowed algorithms.
+    pub fn allowed_algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+}
+
+/// Where verification keys come from.
+pub enum KeySource {
+    /// A JWKS URL, fetched and cached.
+    Jwks(Arc<JwksSource>),
+    /// Keys fixed at start-up (a JWKS document from configuration).
+    Static(Arc<KeySet>),
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Jwks(source) => f.debug_tuple("Jwks").field(source).finish(),
+            Self::Static(keys) => f.debug_tuple("Static").field(&keys.len()).finish(),
+        }
+    }
+}
+
+impl KeySource {
+    /// Static keys from a JWKS document (`{"keys": [...]}`); unusable keys are skipped.
+    pub fn from_jwks_json(document: &serde_json::Value, allowed: &[Algorithm]) -> Self {
+        let keys = document
+            .get("keys")
+            .and_then(serde_json::Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Self::Static(Arc::new(KeySet::from_document(keys, allowed, 64, "static")))
+    }
+
+    async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<SharedKey, AuthFailure> {
+        match self {
+            Self::Jwks(source) => source.key_for(kid, alg).await,
+            Self::Static(keys) => {
+                if keys.len() == 0 {
+                    return Err(AuthFailure::KeysUnavailable);
+                }
+                keys.find(kid, alg)
+            }
+        }
+    }
+
+    fn still_has(&self, kid: &str) -> bool {
+        match self {
+            Self::Jwks(source) => source.still_has(kid),
+            Self::Static(keys) => keys.contains_kid(kid),
+        }
+    }
+}
+
+/// The JOSE header, typed: a duplicated member fails to parse.
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: String,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    enc: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    zip: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    b64: Option<serde::de::IgnoredAny>,
+}
+
+/// `aud`: a string or an array of strings.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `scp`: a string (space separated) or an array.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeClaim {
+    List(String),
+    Array(Vec<String>),
+}
+
+/// The claims we use, typed: a duplicate claim or a wrong type fails to parse.
+#[derive(Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    exp: u64,
+    iat: u64,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    scp: Option<ScopeClaim>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    azp: Option<String>,
+}
+
+fn is_b64url(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn parse_alg(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// Validates JWT access tokens.
+pub struct JwtValidator {
+    config: JwtConfig,
+    keys: KeySource,
+    cache: TokenCache,
+    validation_template: Validation,
+}
+
+impl fmt::Debug for JwtValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtValidator")
+            .field("issuer", &self.config.issuer)
+            .field("audience", &self.config.audience)
+            .field("keys", &self.keys)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+impl JwtValidator {
+    /// A validator for `config` with keys from `keys`.
+    pub fn new(config: JwtConfig, keys: KeySource) -> Self {
+        super::install_crypto_provider();
+        let mut v = Validation::new(Algorithm::RS256);
+        v.leeway = config.leeway.as_secs();
+        v.validate_exp = true;
+        v.validate_nbf = true;
+        v.validate_aud = true;
+        v.set_audience(&[config.audience.as_str()]);
+        v.set_issuer(&[config.issuer.as_str()]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        Self {
+            cache: TokenCache::new(config.cache_capacity),
+            config,
+            keys,
+            validation_template: v,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &JwtConfig {
+        &self.config
+    }
+
+    /// The verified-token cache.
+    pub fn cache(&self) -> &TokenCache {
+        &self.cache
+    }
+
+    /// Validates without the cache (what a cache miss costs).
+    pub async fn validate_uncached(
+        &self,
+        token: &str,
+    ) -> Result<(Principal, u64, Option<String>), AuthFailure> {
+        if token.len() > self.config.max_token_bytes {
+            return Err(AuthFailure::TooLarge);
+        }
+        if token.starts_with('{') {
+            return Err(AuthFailure::Unsupported);
+        }
+        let mut segments = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(if token.split('.').count() == 5 {
+                AuthFailure::Unsupported
+            } else {
+                AuthFailure::Malformed
+            });
+        };
+        if !(is_b64url(h) && is_b64url(p) && is_b64url(s)) {
+            return Err(AuthFailure::Malformed);
+        }
+        let header_json = URL_SAFE_NO_PAD
+            .decode(h)
+            .map_err(|_| AuthFailure::Malformed)?;
+        let header: RawHeader =
+            serde_json::from_slice(&header_json).map_err(|_| AuthFailure::Malformed)?;
+        if header.enc.is_some()
+            || header.zip.is_some()
+            || header.crit.is_some()
+            || header.b64.is_some()
+        {
+            return Err(AuthFailure::Unsupported);
+        }
+        match (self.config.typ, header.typ.as_deref()) {
+            (_, Some(t))
+                if t.eq_ignore_ascii_case("at+jwt")
+                    || t.eq_ignore_ascii_case("application/at+jwt") => {}
+            (TypPolicy::AllowJwt, None) => {}
+            (TypPolicy::AllowJwt, Some(t)) if t.eq_ignore_ascii_case("JWT") => {}
+            _ => return Err(AuthFailure::BadType),
+        }
+        let alg = parse_alg(&header.alg)
+            .filter(|a| self.config.algorithms.contains(a))
+            .ok_or(AuthFailure::BadAlgorithm)?;
+        let key = self.keys.key_for(header.kid.as_deref(), alg).await?;
+
+        let mut validation = self.validation_template.clone();
+        validation.algorithms = vec![alg];
+        let data = jsonwebtoken::decode::<Claims>(token, key.decoding_key(), &validation)
+            .map_err(|e| map_jwt_error(e.kind()))?;
+        let claims = data.claims;
+        // jsonwebtoken accepted iss/aud against our single expected values; the typed
+        // struct has already refused arrays for `iss`. Check again, exactly.
+        if claims.iss != self.config.issuer {
+            return Err(AuthFailure::BadIssuer);
+        }
+        let audience_ok = match &claims.aud {
+            Audience::One(a) => *a == self.config.audience,
+            Audience::Many(list) => list.contains(&self.config.audience),
+        };
+        if !audience_ok {
+            return Err(AuthFailure::BadAudience);
+        }
+        let now = now_unix();
+        let leeway = self.config.leeway.as_secs();
+        if claims.iat > now + leeway {
+            return Err(AuthFailure::IssuedInFuture);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(AuthFailure::NotYetValid);
+        }
+        if claims.exp <= claims.iat || claims.exp - claims.iat > self.config.max_lifetime.as_secs()
+        {
+            return Err(AuthFailure::LifetimeTooLong);
+        }
+        let mut scopes = match &claims.scope {
+            Some(list) => ScopeSet::parse(list).map_err(|_| AuthFailure::BadScope)?,
+            None => ScopeSet::new(),
+        };
+        match &claims.scp {
+            Some(ScopeClaim::List(list)) => {
+                scopes.extend(
+                    ScopeSet::parse(list)
+                        .map_err(|_| AuthFailure::BadScope)?
+                        .iter(),
+                );
+            }
+            Some(ScopeClaim::Array(items)) => {
+                scopes.extend(
+                    ScopeSet::try_from_iter(items)
+                        .map_err(|_| AuthFailure::BadScope)?
+                        .iter(),
+                );
+            }
+            None => {}
+        }
+        let mut builder = Principal::bearer(claims.sub)
+            .issuer(claims.iss)
+            .scopes(scopes)
+            .expires_at_unix(claims.exp + leeway)
+            .rate_key_by(self.config.rate_key_by);
+        if let Some(client) = claims.client_id.or(claims.azp) {
+            builder = builder.client_id(client);
+        }
+        Ok((builder.build(), claims.exp + leeway, header.kid))
+    }
+}
+
+fn map_jwt_error(kind: &ErrorKind) -> AuthFailure {
+    match kind {
+        ErrorKind::InvalidSignature => AuthFailure::BadSignature,
+        ErrorKind::ExpiredSignature => AuthFailure::Expired,
+        ErrorKind::ImmatureSignature => AuthFailure::NotYetValid,
+        ErrorKind::InvalidIssuer => AuthFailure::BadIssuer,
+        ErrorKind::InvalidAudience => AuthFailure::BadAudience,
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::InvalidAlgorithmName
+        | ErrorKind::UnsupportedAlgorithm
+        | ErrorKind::MissingAlgorithm => AuthFailure::BadAlgorithm,
+        ErrorKind::MissingRequiredClaim(_)
+        | ErrorKind::InvalidClaimFormat(_)
+        | ErrorKind::InvalidSubject => AuthFailure::BadClaims,
+        ErrorKind::Json(_) => AuthFailure::BadClaims,
+        _ => AuthFailure::Malformed,
+    }
+}
+
+impl TokenValidator for JwtValidator {
+    fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthFailure>> {
+        Box::pin(async move {
+            if token.len() > self.config.max_token_bytes {
+                return Err(AuthFailure::TooLarge);
+            }
+            let hash = token_hash(token);
+            let now = now_unix();
+            if let Some(principal) = self.cache.get(&hash, now, |kid| self.keys.still_has(kid)) {
+                return Ok(principal);
+            }
+            let (principal, valid_until, kid) = self.validate_uncached(token).await?;
+            self.cache
+                .insert(hash, principal.clone(), valid_until, kid.as_deref(), now);
+            Ok(principal)
+        })
+    }
+}
