@@ -413,12 +413,14 @@ impl Reply {
     /// The body as JSON (the JSON-RPC message for 200 replies).
     pub fn json(&self) -> Value {
         let text = self.body.trim();
-        // An SSE reply carries the message on a `data:` line.
-        let text = text
-            .lines()
-            .find_map(|l| l.strip_prefix("data:"))
-            .map_or(text, str::trim);
-        serde_json::from_str(text).unwrap_or(Value::Null)
+        if let Ok(v) = serde_json::from_str(text) {
+            return v;
+        }
+        // An SSE reply carries the message on a `data:` line (after a priming event).
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .unwrap_or(Value::Null)
     }
 }
 
