@@ -55,3 +55,258 @@ async fn a_valid_token_calls_tools() {
     assert_eq!(who["method"], "bearer");
     stack.stop().await;
 }
+
+use mcp_secure::rmcp::{
+    RoleClient, ServiceExt,
+    model::CallToolRequestParams,
+    service::RunningService,
+    transport::{
+        StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
+    },
+};
+
+async fn rmcp_client(url: &str, token: &str) -> RunningService<RoleClient, ()> {
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token.to_owned()),
+    );
+    ().serve(transport).await.expect("MCP handshake over HTTP")
+}
+
+fn args(v: serde_json::Value) -> mcp_secure::rmcp::model::JsonObject {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn rmcp_client_lists_permitted_tools_and_calls_them() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let client = rmcp_client(&stack.mcp_url, &stack.minter.token("data:write")).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort_unstable();
+    // data:write grants data:read through the hierarchy; admin stays hidden.
+    assert_eq!(names, vec!["read", "whoami", "write"]);
+    let write = tools.iter().find(|t| t.name == "write").unwrap();
+    assert_eq!(
+        write.meta.as_ref().unwrap().0["mcp-secure/scopes"],
+        json!(["data:write"])
+    );
+    let result = client
+        .call_tool(
+            CallToolRequestParams::new("write").with_arguments(args(json!({"text": "hello"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.is_error, Some(false));
+    assert_eq!(result.content[0].as_text().unwrap().text, "wrote hello");
+    client.cancel().await.unwrap();
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn step_up_sees_403_with_the_exact_scope_then_succeeds_with_a_token_that_has_it() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let reader = stack.minter.token("data:read");
+    // The rmcp client surfaces the 403 with the scope to ask for.
+    let client = rmcp_client(&stack.mcp_url, &reader).await;
+    let err = client
+        .call_tool(CallToolRequestParams::new("admin"))
+        .await
+        .expect_err("403 insufficient_scope");
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("insufficient_scope") || text.contains("InsufficientScope"),
+        "{text}"
+    );
+    assert!(text.contains("admin:full"), "{text}");
+    // Raw HTTP shows the exact challenge.
+    let r = post_bearer(&stack.mcp_url, &reader, &tools_call("admin", json!({}))).await;
+    assert_eq!(r.status, 403);
+    assert!(r.challenge().contains("error=\"insufficient_scope\""));
+    assert!(r.challenge().ends_with("scope=\"admin:full\""));
+    // Step up: a token with the named scope succeeds.
+    let admin = stack.minter.token("data:read admin:full");
+    let client = rmcp_client(&stack.mcp_url, &admin).await;
+    let result = client
+        .call_tool(CallToolRequestParams::new("admin"))
+        .await
+        .unwrap();
+    assert_eq!(result.content[0].as_text().unwrap().text, "admin ok");
+    client.cancel().await.unwrap();
+    stack.stop().await;
+}
+
+const DATA_SERVER: &str = env!("CARGO_BIN_EXE_data_server");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = tokio::process::Command::new(DATA_SERVER);
+    command.env_clear().stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), command.output())
+        .await
+        .expect("exits")
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn http_without_an_oauth_configuration_exits_naming_what_is_missing() {
+    let (ok, stderr) = run_to_exit(&[("MCP_TRANSPORT", "http")]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("missing: OAUTH_ISSUER, OAUTH_AUDIENCE"),
+        "{stderr}"
+    );
+    let (ok, stderr) = run_to_exit(&[
+        ("MCP_TRANSPORT", "streamable_http"),
+        ("OAUTH_ISSUER", "http://127.0.0.1:1"),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("missing: OAUTH_AUDIENCE"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_authorization_servers_metadata_is_checked_at_start() {
+    let auth = mcp_secure_tests::oauth::StubAuthServer::start(json!({"keys": []})).await;
+    let port = free_port().to_string();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let issuer = auth.issuer();
+    let env = [
+        ("MCP_TRANSPORT", "http"),
+        ("MCP_HTTP_ADDR", &format!("127.0.0.1:{port}")),
+        ("OAUTH_ISSUER", issuer.as_str()),
+        ("OAUTH_AUDIENCE", audience.as_str()),
+    ];
+    auth.set_metadata(json!({"issuer": "https://someone-else.example", "code_challenge_methods_supported": ["S256"]}));
+    let (ok, stderr) = run_to_exit(&env).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("names issuer `https://someone-else.example`"),
+        "{stderr}"
+    );
+    auth.set_metadata(json!({"issuer": issuer, "code_challenge_methods_supported": ["plain"], "jwks_uri": format!("{issuer}/jwks")}));
+    let (ok, stderr) = run_to_exit(&env).await;
+    assert!(!ok);
+    assert!(stderr.contains("does not advertise PKCE S256"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_example_serves_http_configured_from_the_environment() {
+    let auth = mcp_secure_tests::oauth::StubAuthServer::start(json!({"keys": []})).await;
+    let port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let minter = mcp_secure_tests::oauth::Minter::new(
+        mcp_secure::auth::Algorithm::ES256,
+        "k1",
+        &auth.issuer(),
+        &audience,
+    );
+    auth.set_jwks(mcp_secure_tests::oauth::JwksBehaviour::Serve(minter.jwks()));
+    let mut child = tokio::process::Command::new(DATA_SERVER)
+        .env_clear()
+        .env("MCP_TRANSPORT", "http")
+        .env("MCP_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("OAUTH_ISSUER", auth.issuer())
+        .env("OAUTH_AUDIENCE", &audience)
+        .env("LOG_LEVEL", "warn")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait for the listener.
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let r = post(&audience, None, &tools_list(), &[]).await;
+    assert_eq!(r.status, 401);
+    let client = rmcp_client(&audience, &minter.token("data:write")).await;
+    let written = client
+        .call_tool(
+            CallToolRequestParams::new("write_data")
+                .with_arguments(args(json!({"id": "a", "data": "b"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(written.structured_content.unwrap()["updated_by"], "alice");
+    client.cancel().await.unwrap();
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn opaque_tokens_are_validated_by_introspection_and_cached() {
+    use mcp_secure::auth::{
+        AuthFailure, IntrospectionConfig, IntrospectionValidator, TokenValidator,
+    };
+    use mcp_secure::redact::SecretString;
+    let auth = mcp_secure_tests::oauth::StubAuthServer::start(json!({"keys": []})).await;
+    let audience = "http://127.0.0.1:9/mcp";
+    let now = mcp_secure_tests::oauth::now();
+    auth.set_introspection(
+        "opaque-good",
+        json!({
+            "active": true, "scope": "data:read", "sub": "carol", "client_id": "cli",
+            "aud": audience, "iss": auth.issuer(), "exp": now + 600,
+        }),
+    );
+    auth.set_introspection("opaque-other-aud", json!({
+        "active": true, "scope": "data:read", "sub": "carol", "aud": "https://elsewhere/mcp", "iss": auth.issuer(), "exp": now + 600,
+    }));
+    auth.set_introspection("opaque-bad-scope", json!({
+        "active": true, "scope": "data:read\u{a0}admin:full", "sub": "carol", "aud": audience, "iss": auth.issuer(),
+    }));
+    let config = IntrospectionConfig::new(
+        auth.introspection_url(),
+        "resource-server",
+        SecretString::from("rs-secret-value".to_string()),
+        audience,
+    )
+    .issuer(auth.issuer());
+    assert!(!format!("{config:?}").contains("rs-secret-value"));
+    let v = IntrospectionValidator::new(config).unwrap();
+    let p = v.validate("opaque-good").await.unwrap();
+    assert_eq!(p.subject(), "carol");
+    assert_eq!(p.client_id(), Some("cli"));
+    assert!(p.has_scope("data:read"));
+    let hits = auth.introspection_hits();
+    v.validate("opaque-good").await.unwrap();
+    assert_eq!(
+        auth.introspection_hits(),
+        hits,
+        "second call served from the cache"
+    );
+    assert_eq!(
+        v.validate("opaque-unknown").await.err(),
+        Some(AuthFailure::Inactive)
+    );
+    assert_eq!(
+        v.validate("opaque-other-aud").await.err(),
+        Some(AuthFailure::BadAudience)
+    );
+    assert_eq!(
+        v.validate("opaque-bad-scope").await.err(),
+        Some(AuthFailure::BadScope)
+    );
+    assert_eq!(
+        v.validate("bad token").await.err(),
+        Some(AuthFailure::Malformed)
+    );
+}

@@ -595,8 +595,7 @@ async fn a_valid_token_lacking_the_tools_scope_gets_403_naming_that_tools_scopes
 #[tokio::test]
 async fn rsa_keys_under_2048_bits_are_refused_when_the_jwks_loads() {
     let s = stack().await;
-    let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let logs = LogCapture::start();
     let mut weak = s.minter.key.public_jwk().clone();
     // A 1024-bit modulus (the top bit set).
     let mut n = vec![0xffu8; 128];
@@ -802,8 +801,7 @@ async fn a_rotated_in_key_works_after_one_refetch() {
 #[tokio::test]
 async fn auth_failures_log_a_fixed_kind_never_token_bytes_or_library_text() {
     let s = stack().await;
-    let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let logs = LogCapture::start();
     let canary = "CANARYxTOKENx9";
     let h = json!({"alg": format!("RS256\n2026 INFO forged {canary}"), "typ": "at+jwt", "kid": format!("k\r\n{canary}")});
     let token = raw(&s, &h, &s.minter.claims("data:read"));

@@ -4,10 +4,7 @@
 // Test support: a panic is how a helper reports a failed expectation.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::{
-    process::Stdio,
-    sync::{Arc, Mutex},
-};
+use std::process::Stdio;
 
 use rmcp::{
     RoleClient, ServiceExt,
@@ -139,38 +136,53 @@ pub fn audit_events(stderr: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default, Debug)]
-pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
-
-impl LogCapture {
-    /// Everything written so far.
-    pub fn contents(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
-    }
-
-    /// A JSON subscriber writing here; install it with `tracing::subscriber::set_default`.
-    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
-        let writer = self.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish()
-    }
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-impl std::io::Write for LogCapture {
+/// Captures the `tracing` output of the current thread, as JSON lines.
+///
+/// One global subscriber is installed for the whole test binary; it writes each event into a
+/// buffer of the thread that emitted it. A `#[tokio::test]` runs its runtime, and every task
+/// it spawns, on its own thread, so a test sees exactly its own events, whatever runs in
+/// parallel. (Thread-local default subscribers are not reliable here: tracing caches callsite
+/// interest globally.)
+#[derive(Debug, Clone, Copy)]
+pub struct LogCapture;
+
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(buf);
-        }
+        CAPTURED.with(|b| b.borrow_mut().extend_from_slice(buf));
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Starts capturing on this thread (clearing what was captured before).
+    pub fn start() -> Self {
+        static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(|| ThreadWriter)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
+        CAPTURED.with(|b| b.borrow_mut().clear());
+        Self
+    }
+
+    /// Everything this thread logged since [`LogCapture::start`].
+    pub fn contents(&self) -> String {
+        CAPTURED.with(|b| String::from_utf8_lossy(&b.borrow()).into_owned())
     }
 }
 

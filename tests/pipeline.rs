@@ -141,8 +141,6 @@ async fn expired_credentials_are_refused() {
 
 #[tokio::test]
 async fn derive_redact_masks_marked_fields_in_structured_and_text_output() {
-    let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber());
     let client = connect(server(), Some(principal("write"))).await;
     let result = call(&client, "account", json!({})).await;
     let body = ok_body(&result);
@@ -154,8 +152,7 @@ async fn derive_redact_masks_marked_fields_in_structured_and_text_output() {
 
 #[tokio::test]
 async fn tool_failures_become_internal_without_leaking_their_text() {
-    let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    let logs = LogCapture::start();
     let client = connect(server(), Some(principal("read"))).await;
     let result = call(&client, "fails", json!({})).await;
     let body = error_body(&result);

@@ -82,8 +82,9 @@ impl fmt::Debug for KeySet {
 }
 
 impl KeySet {
-    /// Builds a set from a JWKS document, skipping (and reporting) unusable keys.
-    pub(crate) fn from_document(
+    /// Builds a set from the `keys` of a JWKS document, skipping (and reporting) unusable
+    /// keys.
+    pub fn from_document(
         keys: &[Value],
         allowed: &[Algorithm],
         max_keys: usize,
@@ -108,12 +109,18 @@ impl KeySet {
         set
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// Number of usable keys.
+    pub fn len(&self) -> usize {
         self.by_kid.len() + self.without_kid.len()
     }
 
+    /// Whether the set has no usable key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The key for a token: by `kid`, or, without one, the single key that accepts `alg`.
-    pub(crate) fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<SharedKey, AuthFailure> {
+    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<SharedKey, AuthFailure> {
         let key = match kid {
             Some(kid) => self
                 .by_kid
@@ -274,7 +281,7 @@ impl JwksSource {
                     KeySet::from_document(&doc.keys, &self.allowed, self.config.max_keys, "jwks")
                 });
         match result {
-            Ok(set) if set.len() > 0 => {
+            Ok(set) if !set.is_empty() => {
                 let n = set.len();
                 let mut state = self
                     .state

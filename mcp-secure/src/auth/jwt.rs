@@ -205,7 +205,7 @@ impl KeySource {
         match self {
             Self::Jwks(source) => source.key_for(kid, alg).await,
             Self::Static(keys) => {
-                if keys.len() == 0 {
+                if keys.is_empty() {
                     return Err(AuthFailure::KeysUnavailable);
                 }
                 keys.find(kid, alg)
@@ -282,6 +282,66 @@ fn is_b64url(segment: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The structural checks every token passes before any key is looked up: compact
+/// serialization of three non-empty base64url segments (no padding, no whitespace), a typed
+/// header with no duplicate members, no JWE (`enc`), no `zip`, no `crit`, no `b64`.
+fn parse_header(token: &str) -> Result<RawHeader, AuthFailure> {
+    if token.starts_with('{') {
+        return Err(AuthFailure::Unsupported);
+    }
+    let mut segments = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(if token.split('.').count() == 5 {
+            AuthFailure::Unsupported
+        } else {
+            AuthFailure::Malformed
+        });
+    };
+    if !(is_b64url(h) && (p.is_empty() || is_b64url(p)) && is_b64url(s)) {
+        return Err(AuthFailure::Malformed);
+    }
+    let header_json = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| AuthFailure::Malformed)?;
+    let header: RawHeader =
+        serde_json::from_slice(&header_json).map_err(|_| AuthFailure::Malformed)?;
+    if header.enc.is_some() || header.zip.is_some() || header.crit.is_some() || header.b64.is_some()
+    {
+        return Err(AuthFailure::Unsupported);
+    }
+    Ok(header)
+}
+
+/// Checks only the structure, algorithm, key choice and signature of a compact JWS against
+/// `keys`, with no claim or `typ` checks. The token path's signature core, exposed for
+/// conformance vectors (Wycheproof) and fuzzing.
+pub fn verify_signature_only(
+    token: &str,
+    keys: &KeySet,
+    allowed: &[Algorithm],
+) -> Result<Algorithm, AuthFailure> {
+    super::install_crypto_provider();
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthFailure::TooLarge);
+    }
+    let header = parse_header(token)?;
+    let alg = parse_alg(&header.alg)
+        .filter(|a| allowed.contains(a))
+        .ok_or(AuthFailure::BadAlgorithm)?;
+    let key = keys.find(header.kid.as_deref(), alg)?;
+    let (message, signature) = token.rsplit_once('.').ok_or(AuthFailure::Malformed)?;
+    match jsonwebtoken::crypto::verify(signature, message.as_bytes(), key.decoding_key(), alg) {
+        Ok(true) => Ok(alg),
+        Ok(false) => Err(AuthFailure::BadSignature),
+        Err(e) => Err(map_jwt_error(e.kind())),
+    }
+}
+
 fn parse_alg(name: &str) -> Option<Algorithm> {
     Some(match name {
         "RS256" => Algorithm::RS256,
@@ -354,37 +414,7 @@ impl JwtValidator {
         if token.len() > self.config.max_token_bytes {
             return Err(AuthFailure::TooLarge);
         }
-        if token.starts_with('{') {
-            return Err(AuthFailure::Unsupported);
-        }
-        let mut segments = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(if token.split('.').count() == 5 {
-                AuthFailure::Unsupported
-            } else {
-                AuthFailure::Malformed
-            });
-        };
-        if !(is_b64url(h) && is_b64url(p) && is_b64url(s)) {
-            return Err(AuthFailure::Malformed);
-        }
-        let header_json = URL_SAFE_NO_PAD
-            .decode(h)
-            .map_err(|_| AuthFailure::Malformed)?;
-        let header: RawHeader =
-            serde_json::from_slice(&header_json).map_err(|_| AuthFailure::Malformed)?;
-        if header.enc.is_some()
-            || header.zip.is_some()
-            || header.crit.is_some()
-            || header.b64.is_some()
-        {
-            return Err(AuthFailure::Unsupported);
-        }
+        let header = parse_header(token)?;
         match (self.config.typ, header.typ.as_deref()) {
             (_, Some(t))
                 if t.eq_ignore_ascii_case("at+jwt")

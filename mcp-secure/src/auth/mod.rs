@@ -29,7 +29,7 @@ pub use fetch::FetchError;
 pub(crate) use fetch::is_loopback_host as is_loopback;
 pub use introspection::{IntrospectionConfig, IntrospectionValidator};
 pub use jsonwebtoken::{Algorithm, Header};
-pub use jwks::{JwksConfig, JwksSource};
+pub use jwks::{JwksConfig, JwksSource, KeySet};
 pub use jwt::{JwtConfig, JwtValidator, KeySource, TypPolicy};
 pub use keys::{KeyRejected, SigningKey, VerifyingKey};
 

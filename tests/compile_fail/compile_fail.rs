@@ -3,7 +3,7 @@
 //! `ui/fail`), and every accepted form compiles (`ui/pass`).
 //!
 //! Regenerate the snapshots after an intended message change with
-//! `TRYBUILD=overwrite cargo test -p mcp-secure-tests --test compile_fail`, then review them.
+//! `TRYBUILD=overwrite cargo test -p mcp-secure-compile-fail`, then review them.
 
 #[test]
 fn ui() {

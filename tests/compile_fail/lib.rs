@@ -1,0 +1,1 @@
+//! Holds the trybuild suite (`compile_fail.rs`, `ui/`); no library code.
