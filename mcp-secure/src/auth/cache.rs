@@ -117,6 +117,11 @@ impl TokenCache {
         );
     }
 
+    /// The capacity (0: caching is off).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Forgets every cached token.
     pub fn clear(&self) {
         self.map.clear();

@@ -362,7 +362,8 @@ pub struct JwtValidator {
     config: JwtConfig,
     keys: KeySource,
     cache: TokenCache,
-    validation_template: Validation,
+    /// One prepared `Validation` per allowed algorithm (no per-token clone).
+    validations: Vec<(Algorithm, Validation)>,
 }
 
 impl fmt::Debug for JwtValidator {
@@ -380,19 +381,26 @@ impl JwtValidator {
     /// A validator for `config` with keys from `keys`.
     pub fn new(config: JwtConfig, keys: KeySource) -> Self {
         super::install_crypto_provider();
-        let mut v = Validation::new(Algorithm::RS256);
-        v.leeway = config.leeway.as_secs();
-        v.validate_exp = true;
-        v.validate_nbf = true;
-        v.validate_aud = true;
-        v.set_audience(&[config.audience.as_str()]);
-        v.set_issuer(&[config.issuer.as_str()]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let validations = config
+            .algorithms
+            .iter()
+            .map(|&alg| {
+                let mut v = Validation::new(alg);
+                v.leeway = config.leeway.as_secs();
+                v.validate_exp = true;
+                v.validate_nbf = true;
+                v.validate_aud = true;
+                v.set_audience(&[config.audience.as_str()]);
+                v.set_issuer(&[config.issuer.as_str()]);
+                v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                (alg, v)
+            })
+            .collect();
         Self {
             cache: TokenCache::new(config.cache_capacity),
             config,
             keys,
-            validation_template: v,
+            validations,
         }
     }
 
@@ -428,9 +436,12 @@ impl JwtValidator {
             .ok_or(AuthFailure::BadAlgorithm)?;
         let key = self.keys.key_for(header.kid.as_deref(), alg).await?;
 
-        let mut validation = self.validation_template.clone();
-        validation.algorithms = vec![alg];
-        let data = jsonwebtoken::decode::<Claims>(token, key.decoding_key(), &validation)
+        let validation = self
+            .validations
+            .iter()
+            .find_map(|(a, v)| (*a == alg).then_some(v))
+            .ok_or(AuthFailure::BadAlgorithm)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key.decoding_key(), validation)
             .map_err(|e| map_jwt_error(e.kind()))?;
         let claims = data.claims;
         // jsonwebtoken accepted iss/aud against our single expected values; the typed

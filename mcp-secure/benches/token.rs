@@ -1,0 +1,159 @@
+//! Token validation: the validator's cold path (no cache) against bare `jsonwebtoken::decode`
+//! with the same key and checks, for RS256, ES256 and EdDSA, and the verified-token cache hit.
+//!
+//! Criterion measures each; an interleaved A/B run then reports the ratios (median of
+//! rounds), robust to drift on a noisy machine. Run: `cargo bench -p mcp-secure --bench token`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::{
+    hint::black_box,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use criterion::Criterion;
+use mcp_secure::auth::{Algorithm, JwtConfig, JwtValidator, KeySource, SigningKey, TokenValidator};
+use serde_json::json;
+
+const ISSUER: &str = "https://as.example.com";
+const AUDIENCE: &str = "https://mcp.example.com/mcp";
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct BareClaims {
+    sub: String,
+    scope: String,
+    exp: u64,
+}
+
+struct Case {
+    name: &'static str,
+    token: String,
+    cold: JwtValidator,
+    cached: JwtValidator,
+    bare_key: jsonwebtoken::DecodingKey,
+    bare_validation: jsonwebtoken::Validation,
+}
+
+fn case(name: &'static str, alg: Algorithm) -> Case {
+    let key = SigningKey::generate(alg, "k1").unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({
+        "iss": ISSUER, "sub": "alice", "aud": AUDIENCE, "exp": now + 3000, "iat": now,
+        "scope": "data:read data:write", "client_id": "bench", "jti": "a1b2c3d4e5f6",
+    });
+    let token = key.sign(&claims, Some("at+jwt")).unwrap();
+    let jwks = json!({"keys": [key.public_jwk()]});
+    let config = || JwtConfig::new(ISSUER, AUDIENCE);
+    let cold = JwtValidator::new(
+        config().cache_capacity(0),
+        KeySource::from_jwks_json(&jwks, config().allowed_algorithms()),
+    );
+    let cached = JwtValidator::new(
+        config(),
+        KeySource::from_jwks_json(&jwks, config().allowed_algorithms()),
+    );
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk().clone()).unwrap();
+    let bare_key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let mut bare_validation = jsonwebtoken::Validation::new(alg);
+    bare_validation.set_issuer(&[ISSUER]);
+    bare_validation.set_audience(&[AUDIENCE]);
+    Case {
+        name,
+        token,
+        cold,
+        cached,
+        bare_key,
+        bare_validation,
+    }
+}
+
+fn cold(c: &Case) {
+    let r = futures::executor::block_on(c.cold.validate(black_box(&c.token)));
+    assert!(r.is_ok());
+}
+
+fn cached(c: &Case) {
+    let r = futures::executor::block_on(c.cached.validate(black_box(&c.token)));
+    assert!(r.is_ok());
+}
+
+fn bare(c: &Case) {
+    let r =
+        jsonwebtoken::decode::<BareClaims>(black_box(&c.token), &c.bare_key, &c.bare_validation);
+    assert!(r.is_ok());
+}
+
+fn timed(n: u32, f: impl Fn()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed()
+}
+
+/// Median over rounds of time(a)/time(b), alternating which goes first.
+fn ratio(rounds: usize, n: u32, a: impl Fn(), b: impl Fn()) -> (f64, f64, f64) {
+    let mut ratios = Vec::with_capacity(rounds);
+    let (mut ta, mut tb) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..rounds {
+        let (x, y) = if round % 2 == 0 {
+            let x = timed(n, &a);
+            (x, timed(n, &b))
+        } else {
+            let y = timed(n, &b);
+            (timed(n, &a), y)
+        };
+        ta += x;
+        tb += y;
+        ratios.push(x.as_secs_f64() / y.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(n) / rounds as f64;
+    (ratios[rounds / 2], per(ta), per(tb))
+}
+
+fn main() {
+    mcp_secure::auth::install_crypto_provider();
+    let cases = [
+        case("RS256", Algorithm::RS256),
+        case("ES256", Algorithm::ES256),
+        case("EdDSA", Algorithm::EdDSA),
+    ];
+    let mut criterion = Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for c in &cases {
+        let mut group = criterion.benchmark_group(format!("token_{}", c.name));
+        group.bench_function("bare_jsonwebtoken_decode", |b| b.iter(|| bare(c)));
+        group.bench_function("validator_cold", |b| b.iter(|| cold(c)));
+        group.finish();
+    }
+    {
+        let c = &cases[0];
+        cached(c);
+        let mut group = criterion.benchmark_group("token_cache");
+        group.bench_function("validator_cache_hit_RS256", |b| b.iter(|| cached(c)));
+        group.finish();
+    }
+    criterion.final_summary();
+
+    println!("\ninterleaved A/B, median of 40 rounds:");
+    for c in &cases {
+        let (r, cold_us, bare_us) = ratio(40, 200, || cold(c), || bare(c));
+        println!(
+            "  {}: validator cold {cold_us:.2} us, bare jsonwebtoken {bare_us:.2} us, ratio {r:.3}",
+            c.name
+        );
+    }
+    let c = &cases[0];
+    let (r, hit_us, cold_us) = ratio(20, 400, || cached(c), || cold(c));
+    println!(
+        "  cache hit {hit_us:.3} us vs cold RS256 {cold_us:.2} us: {:.0}x faster (ratio {r:.4})",
+        1.0 / r
+    );
+}
