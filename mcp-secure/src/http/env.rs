@@ -7,6 +7,7 @@
 //! | `OAUTH_ISSUER` | the authorization server's issuer (required) |
 //! | `OAUTH_AUDIENCE` | this server's canonical resource URI, e.g. `http://127.0.0.1:8000/mcp` (required) |
 //! | `OAUTH_JWKS_URL` | the JWKS URL (default: `jwks_uri` from the issuer's metadata) |
+//! | `OAUTH_JWKS_FILE` | a JWKS document on disk: static keys instead of a URL |
 //! | `OAUTH_SKIP_METADATA_CHECK` | `true` skips the start-up check of the issuer's metadata (air-gapped starts; needs `OAUTH_JWKS_URL`) |
 //! | `OAUTH_INTROSPECTION_URL`, `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` | introspection of opaque tokens (the secret may come from `OAUTH_CLIENT_SECRET_FILE`) |
 //! | `OAUTH_ALLOW_JWT_TYP` | `true` also accepts `typ: JWT` or no `typ` (relaxation) |
@@ -46,6 +47,32 @@ pub async fn validator_from_env(
     audience: &str,
 ) -> Result<Arc<dyn TokenValidator>, ServeError> {
     let skip_check = flag("OAUTH_SKIP_METADATA_CHECK");
+    if let Some(path) = var("OAUTH_JWKS_FILE") {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| ServeError::Config(format!("OAUTH_JWKS_FILE: cannot read {path}")))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|_| ServeError::Config("OAUTH_JWKS_FILE is not a JSON key set".into()))?;
+        let config = JwtConfig::new(issuer, audience);
+        let keys = KeySource::from_jwks_json(&doc, config.allowed_algorithms());
+        if let KeySource::Static(set) = &keys
+            && set.is_empty()
+        {
+            return Err(ServeError::Config(
+                "OAUTH_JWKS_FILE holds no usable key".into(),
+            ));
+        }
+        if !skip_check {
+            discovery::discover(issuer, Duration::from_secs(10))
+                .await
+                .map_err(|e| ServeError::Config(e.to_string()))?;
+        }
+        let config = if flag("OAUTH_ALLOW_JWT_TYP") {
+            config.typ(TypPolicy::AllowJwt)
+        } else {
+            config
+        };
+        return Ok(Arc::new(JwtValidator::new(config, keys)));
+    }
     let mut jwks_url = var("OAUTH_JWKS_URL");
     let mut introspection_url = var("OAUTH_INTROSPECTION_URL");
     if skip_check {
