@@ -17,6 +17,15 @@
 //! API_KEY=sk-test-123 DATABASE_URL=postgresql://app:pw@db/app cargo run --example data_server
 //! LOG_FORMAT=json cargo run --example data_server                    # audit events as JSON on stderr
 //! ```
+//!
+//! Over Streamable HTTP, with the embedded development authorization server (a consent page
+//! at http://127.0.0.1:9000 approves each client), or with a real provider:
+//!
+//! ```text
+//! MCP_TRANSPORT=http MCP_DEV_AUTH=true cargo run --example data_server
+//! MCP_TRANSPORT=http OAUTH_ISSUER=https://auth.example.com \
+//!   OAUTH_AUDIENCE=http://127.0.0.1:8000/mcp cargo run --example data_server
+//! ```
 
 use std::{collections::BTreeMap, process::ExitCode, sync::Arc, time::Instant};
 
@@ -123,7 +132,7 @@ struct Config {
 }
 
 #[derive(Clone)]
-struct DataServer {
+pub(crate) struct DataServer {
     security: Security,
     config: Arc<Config>,
     store: Arc<RwLock<BTreeMap<String, Record>>>,
@@ -240,26 +249,44 @@ impl DataServer {
     }
 }
 
+impl DataServer {
+    /// The server, with secrets read from the environment (`API_KEY`, `DATABASE_URL`) and
+    /// registered with the output redactor.
+    fn from_env() -> Self {
+        Self::new(Config {
+            api_key: secrets::from_env("API_KEY"),
+            database_url: secrets::from_env("DATABASE_URL"),
+        })
+    }
+
+    /// The server with `api_key` as its API key (used by the tour).
+    pub(crate) fn with_api_key(api_key: &str) -> Self {
+        Self::new(Config {
+            api_key: Some(SecretString::from(api_key.to_owned())),
+            database_url: None,
+        })
+    }
+
+    fn new(config: Config) -> Self {
+        let security = Security::builder()
+            .secrets([config.api_key.as_ref(), config.database_url.as_ref()])
+            .build();
+        Self {
+            security,
+            config: Arc::new(config),
+            store: Arc::default(),
+            started: Instant::now(),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     if let Err(e) = mcp_secure::init_logging() {
         eprintln!("data_server: {e}");
         return ExitCode::FAILURE;
     }
-    let config = Config {
-        api_key: secrets::from_env("API_KEY"),
-        database_url: secrets::from_env("DATABASE_URL"),
-    };
-    let security = Security::builder()
-        .secrets([config.api_key.as_ref(), config.database_url.as_ref()])
-        .build();
-    let server = DataServer {
-        security,
-        config: Arc::new(config),
-        store: Arc::default(),
-        started: Instant::now(),
-    };
-    match mcp_secure::serve(server).await {
+    match mcp_secure::serve(DataServer::from_env()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("data_server: {e}");

@@ -56,6 +56,8 @@
 pub mod audit;
 #[cfg(feature = "http")]
 pub mod auth;
+#[cfg(feature = "dev-auth")]
+pub mod dev_auth;
 pub mod error;
 pub mod handler;
 #[cfg(feature = "http")]

@@ -9,7 +9,8 @@
 //!    output is serialized; the pipeline applies it automatically to any output type that
 //!    implements [`Redact`].
 //! 3. **The output stage.** Before any result or error text leaves, the [`Redactor`] masks
-//!    every registered secret value (also in its JSON-escaped and percent-encoded forms), the
+//!    every registered secret value (ASCII case-insensitively, also in its JSON-escaped and
+//!    percent-encoded forms), the
 //!    credentials of connection strings (`postgresql://user:pass@host/db` →
 //!    `postgresql://***:***@host/db`), `password=…`/`token: …` style pairs, bearer tokens and
 //!    JWTs in text, and string values under credential-like keys (`password`, `api_key`,
@@ -281,8 +282,10 @@ impl Redactor {
                 forms.push(encoded);
             }
         }
+        // ASCII case-insensitive: an upper-cased secret is as good as the secret.
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(true)
             .build(&forms)
             .ok();
         // Wipe the temporary copies.
@@ -501,6 +504,8 @@ mod tests {
         r.register(&secret("sk-live-\"CANARY\"/42")).unwrap();
         let raw = r.redact_str("key is sk-live-\"CANARY\"/42!").unwrap();
         assert_eq!(raw.0, "key is ***!");
+        let upper = r.redact_str("KEY IS SK-LIVE-\"CANARY\"/42").unwrap();
+        assert_eq!(upper.0, "KEY IS ***");
         let json = serde_json::to_string("sk-live-\"CANARY\"/42").unwrap();
         assert!(!r.redact_str(&json).unwrap().0.contains("CANARY"));
         let pct = percent_encode("sk-live-\"CANARY\"/42");

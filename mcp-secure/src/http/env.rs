@@ -12,6 +12,7 @@
 //! | `OAUTH_INTROSPECTION_URL`, `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` | introspection of opaque tokens (the secret may come from `OAUTH_CLIENT_SECRET_FILE`) |
 //! | `OAUTH_ALLOW_JWT_TYP` | `true` also accepts `typ: JWT` or no `typ` (relaxation) |
 //! | `MCP_HTTP_ALLOWED_ORIGINS` | comma-separated browser origins allowed to call |
+//! | `MCP_DEV_AUTH` | `true` (with no `OAUTH_ISSUER`) starts the embedded development authorization server, see [`crate::dev_auth`] |
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -38,6 +39,37 @@ fn flag(name: &str) -> bool {
             "1" | "true" | "yes" | "on"
         )
     })
+}
+
+/// The validator for tokens from `issuer` for `audience`, configured the way the
+/// environment path does with no other variable set: the issuer's metadata is checked
+/// (matching `issuer`, PKCE `S256`), keys come from its `jwks_uri`, `typ` must be `at+jwt`.
+pub async fn validator_for_issuer(
+    issuer: &str,
+    audience: &str,
+) -> Result<Arc<dyn TokenValidator>, ServeError> {
+    let metadata = discovery::discover(issuer, Duration::from_secs(10))
+        .await
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+    let jwks_url = metadata
+        .jwks_uri
+        .ok_or_else(|| ServeError::Config("the issuer's metadata has no jwks_uri".into()))?;
+    let jwks_url = Url::parse(&jwks_url)
+        .map_err(|_| ServeError::Config("jwks_uri is not a valid URL".into()))?;
+    let config = JwtConfig::new(issuer, audience);
+    let source = JwksSource::new(
+        jwks_url,
+        config.allowed_algorithms().to_vec(),
+        JwksConfig::default(),
+    )
+    .map_err(|e| ServeError::Config(format!("jwks_uri: {e}")))?;
+    if let Err(e) = source.refresh().await {
+        tracing::warn!(target: crate::audit::TARGET, reason = %e, "the JWKS could not be fetched at start-up; tokens are refused until it can");
+    }
+    Ok(Arc::new(JwtValidator::new(
+        config,
+        KeySource::Jwks(Arc::new(source)),
+    )))
 }
 
 /// Builds the token validator: JWTs (keys from the JWKS), plus introspection for opaque
@@ -136,8 +168,33 @@ pub async fn serve_from_env<S>(server: S) -> Result<(), ServeError>
 where
     S: SecureServer + ServerHandler + Clone,
 {
-    let issuer = var("OAUTH_ISSUER");
-    let audience = var("OAUTH_AUDIENCE");
+    let addr: SocketAddr = var("MCP_HTTP_ADDR")
+        .unwrap_or_else(|| "127.0.0.1:8000".into())
+        .parse()
+        .map_err(|_| {
+            ServeError::Config("MCP_HTTP_ADDR must be an address like 127.0.0.1:8000".into())
+        })?;
+    let mut issuer = var("OAUTH_ISSUER");
+    let mut audience = var("OAUTH_AUDIENCE");
+    #[cfg(feature = "dev-auth")]
+    let _dev_server = if flag("MCP_DEV_AUTH") {
+        if issuer.is_some() {
+            return Err(ServeError::Config(
+                "MCP_DEV_AUTH starts the development authorization server; unset OAUTH_ISSUER, \
+                 or unset MCP_DEV_AUTH to use that issuer"
+                    .into(),
+            ));
+        }
+        let resource = audience
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}/mcp"));
+        let dev = crate::dev_auth::start_from_env(S::server_policy(), &resource).await?;
+        issuer = Some(dev.issuer().to_owned());
+        audience = Some(resource);
+        Some(dev)
+    } else {
+        None
+    };
     let (Some(issuer), Some(audience)) = (issuer.clone(), audience.clone()) else {
         let missing: Vec<&str> = [
             ("OAUTH_ISSUER", issuer.is_none()),
@@ -149,16 +206,10 @@ where
         return Err(ServeError::Config(format!(
             "MCP_TRANSPORT=http needs an OAuth configuration; missing: {} \
              (OAUTH_ISSUER is the authorization server, OAUTH_AUDIENCE this server's resource URI, \
-             e.g. http://127.0.0.1:8000/mcp)",
+             e.g. http://127.0.0.1:8000/mcp; or MCP_DEV_AUTH=true for the development server)",
             missing.join(", ")
         )));
     };
-    let addr: SocketAddr = var("MCP_HTTP_ADDR")
-        .unwrap_or_else(|| "127.0.0.1:8000".into())
-        .parse()
-        .map_err(|_| {
-            ServeError::Config("MCP_HTTP_ADDR must be an address like 127.0.0.1:8000".into())
-        })?;
     let mut config = HttpConfig::new(&audience, issuer.clone())
         .map_err(|e| ServeError::Config(e.to_string()))?;
     if let Some(origins) = var("MCP_HTTP_ALLOWED_ORIGINS") {
