@@ -174,10 +174,10 @@ where
         .map_err(|_| {
             ServeError::Config("MCP_HTTP_ADDR must be an address like 127.0.0.1:8000".into())
         })?;
-    let mut issuer = var("OAUTH_ISSUER");
-    let mut audience = var("OAUTH_AUDIENCE");
+    let issuer = var("OAUTH_ISSUER");
+    let audience = var("OAUTH_AUDIENCE");
     #[cfg(feature = "dev-auth")]
-    let _dev_server = if flag("MCP_DEV_AUTH") {
+    let (issuer, audience, _dev_server) = if flag("MCP_DEV_AUTH") {
         if issuer.is_some() {
             return Err(ServeError::Config(
                 "MCP_DEV_AUTH starts the development authorization server; unset OAUTH_ISSUER, \
@@ -185,15 +185,11 @@ where
                     .into(),
             ));
         }
-        let resource = audience
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}/mcp"));
+        let resource = audience.unwrap_or_else(|| format!("http://{addr}/mcp"));
         let dev = crate::dev_auth::start_from_env(S::server_policy(), &resource).await?;
-        issuer = Some(dev.issuer().to_owned());
-        audience = Some(resource);
-        Some(dev)
+        (Some(dev.issuer().to_owned()), Some(resource), Some(dev))
     } else {
-        None
+        (issuer, audience, None)
     };
     let (Some(issuer), Some(audience)) = (issuer.clone(), audience.clone()) else {
         let missing: Vec<&str> = [
