@@ -259,7 +259,9 @@ impl DataServer {
         })
     }
 
-    /// The server with `api_key` as its API key (used by the tour).
+    /// The server with `api_key` as its API key (used by the tour, which includes this file
+    /// as a module).
+    #[allow(dead_code)]
     pub(crate) fn with_api_key(api_key: &str) -> Self {
         Self::new(Config {
             api_key: Some(SecretString::from(api_key.to_owned())),
