@@ -10,7 +10,7 @@ use aws_lc_rs::digest;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use mcp_secure::{
     Security,
-    auth::{Algorithm, TokenValidator as _},
+    auth::Algorithm,
     dev_auth::{
         self, Approval, DevAuthConfig, DevAuthConfigError, DevAuthServer, DevClient, DevUser,
     },
