@@ -917,3 +917,83 @@ async fn the_example_runs_over_http_with_the_embedded_server() {
     client.cancel().await.unwrap();
     child.kill().await.unwrap();
 }
+
+/// The Python interpreter with the `mcp` package: `MCP_SECURE_PYTHON`, else `python3`.
+fn python_with_mcp() -> Option<String> {
+    let python = std::env::var("MCP_SECURE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import mcp.client.auth, httpx2"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+#[tokio::test]
+async fn the_python_mcp_sdk_completes_the_oauth_flow_against_the_example() {
+    let Some(python) = python_with_mcp() else {
+        eprintln!(
+            "skipped: no Python with the `mcp` package (set MCP_SECURE_PYTHON; .ci/run installs it)"
+        );
+        return;
+    };
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (mcp_port, as_port) = (free(), free());
+    let mcp_url = format!("http://127.0.0.1:{mcp_port}/mcp");
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_data_server"))
+        .env_clear()
+        .env("MCP_TRANSPORT", "http")
+        .env("MCP_HTTP_ADDR", format!("127.0.0.1:{mcp_port}"))
+        .env("MCP_DEV_AUTH", "true")
+        .env("MCP_DEV_AUTH_ADDR", format!("127.0.0.1:{as_port}"))
+        .env("MCP_DEV_AUTH_APPROVAL", "auto")
+        .env("MCP_DEV_AUTH_USERS", "alice=data:read data:write")
+        .env("LOG_LEVEL", "warn")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", mcp_port))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/oauth_client.py");
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(&python)
+            .arg(script)
+            .arg(&mcp_url)
+            .output(),
+    )
+    .await
+    .expect("the Python client finishes")
+    .unwrap();
+    server.kill().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(seen["registered"], true);
+    assert_eq!(seen["pkce_method"], "S256");
+    assert_eq!(seen["resource"], mcp_url.as_str());
+    assert_eq!(seen["iss"], format!("http://127.0.0.1:{as_port}"));
+    assert_eq!(
+        seen["tools"],
+        json!(["process_input", "read_data", "server_status", "write_data"])
+    );
+    assert_eq!(seen["written"]["updated_by"], "alice");
+    assert_eq!(seen["admin_call"], "MCPError");
+}
