@@ -30,9 +30,9 @@
 use std::{collections::BTreeMap, process::ExitCode, sync::Arc, time::Instant};
 
 use mcp_secure::{
+    SecureConfig,
     prelude::*,
     redact::{self, ExposeSecret},
-    secrets,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
@@ -250,29 +250,33 @@ impl DataServer {
 }
 
 impl DataServer {
-    /// The server, with secrets read from the environment (`API_KEY`, `DATABASE_URL`) and
-    /// registered with the output redactor.
-    fn from_env() -> Self {
-        Self::new(Config {
-            api_key: secrets::from_env("API_KEY"),
-            database_url: secrets::from_env("DATABASE_URL"),
-        })
+    /// The server with the secrets of `config` (`API_KEY`, `DATABASE_URL`, from the
+    /// environment or `*_FILE`), all registered with the output redactor.
+    fn from_config(config: &SecureConfig) -> Self {
+        Self::new(
+            config.security().build(),
+            Config {
+                api_key: config.secrets.get("API_KEY").cloned(),
+                database_url: config.secrets.get("DATABASE_URL").cloned(),
+            },
+        )
     }
 
     /// The server with `api_key` as its API key (used by the tour, which includes this file
     /// as a module).
     #[allow(dead_code)]
     pub(crate) fn with_api_key(api_key: &str) -> Self {
-        Self::new(Config {
-            api_key: Some(SecretString::from(api_key.to_owned())),
-            database_url: None,
-        })
+        let api_key = SecretString::from(api_key.to_owned());
+        Self::new(
+            Security::builder().secret(&api_key).build(),
+            Config {
+                api_key: Some(api_key),
+                database_url: None,
+            },
+        )
     }
 
-    fn new(config: Config) -> Self {
-        let security = Security::builder()
-            .secrets([config.api_key.as_ref(), config.database_url.as_ref()])
-            .build();
+    fn new(security: Security, config: Config) -> Self {
         Self {
             security,
             config: Arc::new(config),
@@ -284,11 +288,21 @@ impl DataServer {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if let Err(e) = mcp_secure::init_logging() {
+    // The configuration file named by MCP_CONFIG (if any), then the environment; every
+    // problem is reported at once.
+    let (config, warnings) = match SecureConfig::load(&[]) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("data_server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = mcp_secure::audit::init_logging_from(&config.logging) {
         eprintln!("data_server: {e}");
         return ExitCode::FAILURE;
     }
-    match mcp_secure::serve(DataServer::from_env()).await {
+    let server = DataServer::from_config(&config);
+    match mcp_secure::serve_with_config(server, &config, &warnings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("data_server: {e}");

@@ -22,7 +22,7 @@ use std::{process::ExitCode, time::Duration};
 
 use mcp_secure::{
     dev_auth::{self, DevAuthConfig, DevAuthServer, DevUser},
-    http::{HttpConfig, HttpServer, env::validator_for_issuer},
+    http::{HttpConfig, HttpServer, setup::validator_for_issuer},
     rmcp::{
         RoleClient, ServiceExt,
         model::{CallToolRequestParams, CallToolResult, JsonObject},

@@ -14,7 +14,7 @@ use mcp_secure::{
     dev_auth::{
         self, Approval, DevAuthConfig, DevAuthConfigError, DevAuthServer, DevClient, DevUser,
     },
-    http::{HttpConfig, HttpServer, env::validator_for_issuer},
+    http::{HttpConfig, HttpServer, setup::validator_for_issuer},
     redact::SecretString,
     rmcp::{
         RoleClient, ServiceExt,

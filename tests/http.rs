@@ -166,7 +166,7 @@ async fn http_without_an_oauth_configuration_exits_naming_what_is_missing() {
     let (ok, stderr) = run_to_exit(&[("MCP_TRANSPORT", "http")]).await;
     assert!(!ok);
     assert!(
-        stderr.contains("missing: OAUTH_ISSUER, OAUTH_AUDIENCE"),
+        stderr.contains("set OAUTH_ISSUER") && stderr.contains("set OAUTH_AUDIENCE"),
         "{stderr}"
     );
     let (ok, stderr) = run_to_exit(&[
@@ -175,7 +175,10 @@ async fn http_without_an_oauth_configuration_exits_naming_what_is_missing() {
     ])
     .await;
     assert!(!ok);
-    assert!(stderr.contains("missing: OAUTH_AUDIENCE"), "{stderr}");
+    assert!(
+        stderr.contains("set OAUTH_AUDIENCE") && !stderr.contains("set OAUTH_ISSUER"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

@@ -247,6 +247,12 @@ pub fn init_logging() -> Result<(), LoggingError> {
     init_logging_with(format, &level)
 }
 
+/// Installs a stderr subscriber as `settings` (`security.logging`, `LOG_FORMAT`, `LOG_LEVEL`)
+/// say.
+pub fn init_logging_from(settings: &crate::config::LogSettings) -> Result<(), LoggingError> {
+    init_logging_with(settings.format, &settings.level)
+}
+
 /// Installs a stderr subscriber with an explicit format and filter.
 pub fn init_logging_with(format: LogFormat, filter: &str) -> Result<(), LoggingError> {
     use std::io::IsTerminal;

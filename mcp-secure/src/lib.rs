@@ -56,6 +56,7 @@
 pub mod audit;
 #[cfg(feature = "http")]
 pub mod auth;
+pub mod config;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
 pub mod error;
@@ -75,6 +76,7 @@ pub mod stdio;
 pub mod validate;
 
 pub use audit::{LogFormat, init_logging};
+pub use config::SecureConfig;
 pub use error::{Denial, ErrorCode, FieldError, ToolError};
 pub use mcp_secure_macros::{secure_server, secure_tool};
 pub use pipeline::RouterError;
@@ -121,6 +123,9 @@ pub enum ServeError {
     /// The configuration is incomplete or invalid.
     #[error("{0}")]
     Config(String),
+    /// The configuration file or environment has problems (all of them are listed).
+    #[error("{0}")]
+    Configuration(config::ConfigError),
     /// The client's `initialize` handshake failed.
     #[error("the MCP initialize handshake failed")]
     Initialize,
@@ -132,32 +137,47 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Serves `server` on the transport chosen by `MCP_TRANSPORT`: `stdio` (default), or `http` /
-/// `streamable_http` (an OAuth 2.1 resource server configured from `OAUTH_*` variables, see
-/// [`http::env`]). HTTP without an OAuth configuration refuses to start, naming what is
-/// missing.
-///
-/// `sse` is refused: the HTTP+SSE transport is deprecated; use Streamable HTTP.
+/// Serves `server` on the transport the configuration chooses ([`SecureConfig::load`]: the
+/// file named by `MCP_CONFIG`, then the environment): `stdio` (default), or `http` /
+/// `streamable_http`, an OAuth 2.1 resource server (see [`http::setup`]). HTTP without an
+/// OAuth configuration refuses to start, naming what is missing; `sse` is refused (the
+/// HTTP+SSE transport is deprecated: use Streamable HTTP).
 pub async fn serve<S>(server: S) -> Result<(), ServeError>
 where
     S: SecureServer + rmcp::ServerHandler + Clone,
 {
-    let transport = std::env::var("MCP_TRANSPORT").unwrap_or_default();
-    match transport.trim().to_ascii_lowercase().as_str() {
-        "" | "stdio" => stdio::serve_stdio(server).await,
-        "sse" => Err(ServeError::Config(
-            "MCP_TRANSPORT=sse: the HTTP+SSE transport is deprecated and not offered; \
-             use MCP_TRANSPORT=streamable_http (Streamable HTTP) or stdio"
-                .into(),
-        )),
+    let (config, warnings) = SecureConfig::load(&[]).map_err(ServeError::Configuration)?;
+    serve_with_config(server, &config, &warnings).await
+}
+
+/// Serves `server` as `config` says, after logging `warnings` (and refusing to run as root
+/// under `strict`).
+pub async fn serve_with_config<S>(
+    server: S,
+    config: &SecureConfig,
+    warnings: &[config::Problem],
+) -> Result<(), ServeError>
+where
+    S: SecureServer + rmcp::ServerHandler + Clone,
+{
+    for warning in warnings {
+        tracing::warn!(target: audit::TARGET, key = %warning.key, "{}", warning.message);
+    }
+    if let Some(root) = config.root_problem() {
+        if root.severity == config::Severity::Error {
+            return Err(ServeError::Configuration(config::ConfigError {
+                problems: vec![root],
+            }));
+        }
+        tracing::warn!(target: audit::TARGET, "{}", root.message);
+    }
+    match config.transport {
+        config::TransportKind::Stdio => stdio::serve_stdio(server).await,
         #[cfg(feature = "http")]
-        "http" | "streamable_http" | "streamable-http" => http::serve_from_env(server).await,
+        config::TransportKind::Http => http::serve_configured(server, config).await,
         #[cfg(not(feature = "http"))]
-        "http" | "streamable_http" | "streamable-http" => Err(ServeError::Config(
+        config::TransportKind::Http => Err(ServeError::Config(
             "MCP_TRANSPORT=http needs the `http` feature of mcp-secure".into(),
-        )),
-        _ => Err(ServeError::Config(
-            "MCP_TRANSPORT must be `stdio`, `http` or `streamable_http`".into(),
         )),
     }
 }

@@ -13,9 +13,9 @@
 //! timeout, per-address throttling of failed authentications (429), graceful shutdown.
 
 mod challenge;
-pub mod env;
 pub mod layer;
 mod metadata;
+pub mod setup;
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -34,8 +34,8 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use challenge::Challenge;
-pub use env::serve_from_env;
 pub use metadata::ProtectedResourceMetadata;
+pub use setup::serve_configured;
 
 use crate::{SecureServer, ServeError, auth::TokenValidator, policy::RateSpec};
 
