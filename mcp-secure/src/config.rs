@@ -722,7 +722,7 @@ impl SecureConfig {
                 p.severity = Severity::Error;
             }
         }
-        problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+        problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         if problems.iter().any(|p| p.severity == Severity::Error) {
             Err(ConfigError { problems })
         } else {
