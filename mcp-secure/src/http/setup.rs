@@ -177,7 +177,7 @@ where
         http = http.allowed_origins(config.http.allowed_origins.iter().cloned());
     }
     let audience = http.resource().to_string();
-    let validator = validator_from_config(&config, &audience).await?;
+    let validator = validator_from_config(config, &audience).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let running = HttpServer::new(server, validator, http)
         .serve(listener)
