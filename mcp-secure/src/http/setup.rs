@@ -164,11 +164,14 @@ where
         (None, std::borrow::Cow::Borrowed(config))
     };
     #[cfg(not(feature = "dev-auth"))]
-    if config.dev_auth {
+    let config = if config.dev_auth {
         return Err(config_error(
             "MCP_DEV_AUTH needs the `dev-auth` feature of mcp-secure",
         ));
-    }
+    } else {
+        std::borrow::Cow::Borrowed(config)
+    };
+    let config: &SecureConfig = config.as_ref();
     let issuer = config.oauth.issuer.clone().ok_or_else(|| {
         config_error("MCP_TRANSPORT=http needs an OAuth configuration; missing: OAUTH_ISSUER")
     })?;
