@@ -66,6 +66,9 @@ enum AdminAction {
     Stats,
     /// Delete every record.
     Purge,
+    /// Copy the records to the database (which this example does not have: the call fails
+    /// with an internal error, whose details stay in the log, credentials masked).
+    Backup,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema, Validate)]
@@ -196,20 +199,33 @@ impl DataServer {
         Ok(Json(record))
     }
 
-    /// Administrative operations: `stats` or `purge`.
+    /// Administrative operations: `stats`, `purge` or `backup`.
     #[secure_tool(scopes = "admin:full", rate = 10, annotations(destructive_hint = true))]
     async fn admin_operation(
         &self,
         Parameters(input): Parameters<AdminOperation>,
-    ) -> Json<AdminResult> {
+    ) -> Result<Json<AdminResult>, ToolError> {
         let mut store = self.store.write().await;
-        if matches!(input.action, AdminAction::Purge) {
-            store.clear();
+        match input.action {
+            AdminAction::Purge => store.clear(),
+            AdminAction::Backup => {
+                // A driver error typically names the connection string. The client sees
+                // "Internal error"; the log gets the text with the credentials masked.
+                let url = self
+                    .config
+                    .database_url
+                    .as_ref()
+                    .map_or("(no DATABASE_URL)", |u| u.expose_secret());
+                return Err(ToolError::internal(format!(
+                    "backup failed: cannot connect to {url}"
+                )));
+            }
+            AdminAction::Stats => {}
         }
-        Json(AdminResult {
+        Ok(Json(AdminResult {
             action: input.action,
             records: store.len(),
-        })
+        }))
     }
 
     /// The server's configuration, with every secret masked.
@@ -297,6 +313,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // stderr only (stdout carries the protocol over stdio); every line passes the redactor.
     if let Err(e) = mcp_secure::audit::init_logging_from(&config.logging) {
         eprintln!("data_server: {e}");
         return ExitCode::FAILURE;

@@ -253,14 +253,67 @@ pub fn init_logging_from(settings: &crate::config::LogSettings) -> Result<(), Lo
     init_logging_with(settings.format, &settings.level)
 }
 
-/// Installs a stderr subscriber with an explicit format and filter.
+/// stderr, with every line passed through [`crate::redact::log_redactor`]: registered secrets,
+/// connection-string credentials, bearer tokens and JWTs are masked whichever crate logs them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // tracing-subscriber's formatter writes one whole event per call.
+        let mut stderr = std::io::stderr().lock();
+        match std::str::from_utf8(buf)
+            .ok()
+            .and_then(|text| crate::redact::log_redactor().redact_str(text))
+        {
+            Some((masked, _)) => stderr.write_all(masked.as_bytes())?,
+            None => stderr.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Routes panic messages into the log (redacted, escaped) instead of raw stderr: a panic
+/// whose message holds a secret does not print it. [`init_logging`] installs it; call it
+/// yourself when you bring your own subscriber.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let payload = crate::redact::log_redactor()
+            .redact_str(&payload)
+            .map_or(payload, |(masked, _)| masked);
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(
+            target: TARGET,
+            event = "panic",
+            location = %location,
+            message = %Sanitized(&payload),
+            "panic"
+        );
+    }));
+}
+
+/// Installs a stderr subscriber with an explicit format and filter. Lines are redacted
+/// ([`RedactingStderr`]) and panics are logged through it.
 pub fn init_logging_with(format: LogFormat, filter: &str) -> Result<(), LoggingError> {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(filter).map_err(|_| LoggingError::BadLevel)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactingStderr)
         .with_target(true);
     let result = match format {
         LogFormat::Json => builder
@@ -272,7 +325,9 @@ pub fn init_logging_with(format: LogFormat, filter: &str) -> Result<(), LoggingE
             .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
     };
-    result.map_err(|_| LoggingError::AlreadyInstalled)
+    result.map_err(|_| LoggingError::AlreadyInstalled)?;
+    install_panic_hook();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1003,9 +1003,10 @@ impl SecureConfig {
                 (None, None) => None,
             };
             if let Some(v) = value.filter(|v| !v.is_empty()) {
-                self.secrets
-                    .values
-                    .insert(name.clone(), SecretString::from(v));
+                let secret = SecretString::from(v);
+                // Masked in every log line from now on, whoever logs it.
+                let _ = crate::redact::log_redactor().register(&secret);
+                self.secrets.values.insert(name.clone(), secret);
             }
         }
         self.secrets.looked_for = names;

@@ -56,6 +56,8 @@
 pub mod audit;
 #[cfg(feature = "http")]
 pub mod auth;
+#[cfg(feature = "http")]
+pub mod check;
 pub mod config;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;

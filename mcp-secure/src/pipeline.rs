@@ -7,7 +7,7 @@
 
 use std::{borrow::Cow, sync::Arc, time::Instant};
 
-use futures::future::BoxFuture;
+use futures::{FutureExt, future::BoxFuture};
 use rmcp::{
     ErrorData, RoleServer,
     handler::server::{router::tool::ToolRoute, tool::ToolCallContext},
@@ -203,7 +203,15 @@ async fn run<S: SecureServer>(
         context: ctx.request_context,
     };
     let redactor = security.redactor();
-    let (mut result, redactions) = match invoke(server, invocation).await {
+    // A panicking tool answers INTERNAL instead of taking the connection down with it.
+    let outcome = std::panic::AssertUnwindSafe(invoke(server, invocation))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(target: audit::TARGET, event = "tool_panic", tool = policy.name, "tool panicked");
+            Outcome::Failed(crate::error::ToolError::internal("the tool panicked"))
+        });
+    let (mut result, redactions) = match outcome {
         Outcome::Rejected(denial) => return refuse(policy, Some(&principal), &denial, started),
         // 6. redact (structured output before it is rendered to text)
         Outcome::Structured(mut value) => {

@@ -212,12 +212,26 @@ struct Matcher {
 pub struct Redactor {
     matcher: RwLock<Arc<Matcher>>,
     key_masking: bool,
+    /// Also register secrets with [`log_redactor`].
+    propagate: bool,
 }
 
 impl Default for Redactor {
     fn default() -> Self {
         Self::new(true)
     }
+}
+
+/// The redactor every log line passes through (see [`crate::audit::init_logging`]). Every
+/// secret registered with any [`Redactor`] is registered here too, so a secret masked in
+/// output is masked in the logs as well, whichever library logs it.
+pub fn log_redactor() -> &'static Redactor {
+    static LOG: LazyLock<Redactor> = LazyLock::new(|| Redactor {
+        matcher: RwLock::new(Arc::new(Matcher::default())),
+        key_masking: false,
+        propagate: false,
+    });
+    &LOG
 }
 
 impl fmt::Debug for Redactor {
@@ -242,6 +256,7 @@ impl Redactor {
         Self {
             matcher: RwLock::new(Arc::new(Matcher::default())),
             key_masking,
+            propagate: true,
         }
     }
 
@@ -258,6 +273,9 @@ impl Redactor {
         let value = secret.expose_secret();
         if value.chars().count() < MIN_SECRET_LEN {
             return Err(SecretTooShort);
+        }
+        if self.propagate {
+            let _ = log_redactor().register(secret);
         }
         let mut guard = self
             .matcher
@@ -280,6 +298,20 @@ impl Redactor {
             let encoded = percent_encode(raw);
             if encoded != raw {
                 forms.push(encoded);
+            }
+            // A connection string's password is a secret on its own, wherever it shows up.
+            if let Ok(url) = url::Url::parse(raw)
+                && let Some(password) = url.password()
+            {
+                let decoded = url::form_urlencoded::parse(format!("p={password}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                for part in [password.to_owned(), decoded] {
+                    if part.chars().count() >= MIN_SECRET_LEN && !forms.contains(&part) {
+                        forms.push(part);
+                    }
+                }
             }
         }
         // ASCII case-insensitive: an upper-cased secret is as good as the secret.
@@ -515,6 +547,15 @@ mod tests {
                 .0
                 .contains("CANARY")
         );
+    }
+
+    #[test]
+    fn a_connection_strings_password_is_a_secret_of_its_own() {
+        let r = Redactor::default();
+        r.register(&secret("postgresql://app:p%40ss-CANARY@db/app"))
+            .unwrap();
+        let (out, _) = r.redact_str("pw=p@ss-CANARY and p%40ss-CANARY").unwrap();
+        assert_eq!(out, "pw=*** and ***");
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! `mcp-secure`: the command-line companion of the mcp-secure framework.
+//!
+//! ```text
+//! mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
+//! ```
+//!
+//! `check` loads and validates the configuration (the file, then the environment, as the
+//! server does), fetches the authorization server's metadata and JWKS when one is configured,
+//! and prints the security checklist: pass / warn / fail per line, exit status 1 on any fail.
+
+use std::{io::Write, path::PathBuf, process::ExitCode};
+
+use mcp_secure::{check, config::SecureConfig};
+
+const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
+
+  --config FILE   a JSON or TOML configuration file (default: $MCP_CONFIG, else none)
+  --tools FILE    a tools/list result of the server, to check each tool's scopes and rate
+  --offline       do not contact the authorization server
+  --json          machine-readable output";
+
+struct Args {
+    config: Option<PathBuf>,
+    tools: Option<PathBuf>,
+    offline: bool,
+    json: bool,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("check") => {}
+        Some("help" | "--help" | "-h") | None => return Err(String::new()),
+        Some(other) => return Err(format!("unknown command `{}`", other.escape_default())),
+    }
+    let mut out = Args {
+        config: None,
+        tools: None,
+        offline: false,
+        json: false,
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--config" => out.config = Some(it.next().ok_or("--config needs a file")?.into()),
+            "--tools" => out.tools = Some(it.next().ok_or("--tools needs a file")?.into()),
+            "--offline" => out.offline = true,
+            "--json" => out.json = true,
+            "--help" | "-h" => return Err(String::new()),
+            other => return Err(format!("unknown option `{}`", other.escape_default())),
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse(&raw) {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("mcp-secure: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config_path = args.config.or_else(|| {
+        std::env::var("MCP_CONFIG")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    });
+    let loaded = SecureConfig::load_file(config_path.as_deref(), &[]);
+    let mut options = if args.offline {
+        check::CheckOptions::default()
+    } else {
+        check::CheckOptions::online()
+    };
+    if let Some(path) = args.tools {
+        match std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+        {
+            Some(tools) => options = options.tools(tools),
+            None => {
+                eprintln!(
+                    "mcp-secure: --tools {}: not a readable JSON file",
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let checks = check::run(&loaded, &options).await;
+    let text = if args.json {
+        format!("{}\n", check::render_json(&checks))
+    } else {
+        check::render(&checks)
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    if check::failed(&checks) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
