@@ -306,3 +306,32 @@ fn sse_is_refused_with_a_pointer_to_streamable_http() {
     assert!(stderr.contains("deprecated"), "{stderr}");
     assert!(stderr.contains("streamable_http"), "{stderr}");
 }
+
+#[test]
+fn running_as_root_is_a_warning_and_an_error_under_strict() {
+    let as_root = mcp_secure::SecureConfig::running_as_root();
+    let out = std::process::Command::new(DATA_SERVER)
+        .env("MCP_STRICT", "true")
+        .env("MCP_STDIO_SCOPES", "data:read")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run data_server");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if as_root {
+        assert!(!out.status.success());
+        assert!(stderr.contains("running as root"), "{stderr}");
+        let out = std::process::Command::new(DATA_SERVER)
+            .env("MCP_STDIO_SCOPES", "data:read")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run data_server");
+        // Without strict: a warning, then it serves (stdin is closed at once, so the MCP
+        // handshake is what ends it).
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("running as root"), "{stderr}");
+        assert!(stderr.contains("handshake"), "{stderr}");
+    } else {
+        assert!(stderr.contains("handshake"), "{stderr}");
+        assert!(!stderr.contains("running as root"));
+    }
+}
