@@ -172,16 +172,7 @@ pub enum RateStore {
     Redis,
 }
 
-/// What happens when the shared rate-limit store cannot answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum FailurePolicy {
-    /// Refuse the call (`RATE_LIMITED`) (default).
-    #[default]
-    Closed,
-    /// Fall back to the in-process limiter.
-    Open,
-}
+pub use crate::rate::FailurePolicy;
 
 /// `security.oauth`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1099,10 +1090,23 @@ impl SecureConfig {
                 "a rate limit of 0 refuses every call; set a positive number or leave it unset",
             );
         }
-        if self.rate_limit.store == RateStore::Redis && self.secrets.get("REDIS_URL").is_none() {
+        if self.rate_limit.store == RateStore::Redis {
+            #[cfg(feature = "redis")]
+            match self.secrets.get("REDIS_URL") {
+                None => c.error(
+                    "REDIS_URL",
+                    "the Redis rate-limit store needs REDIS_URL (or REDIS_URL_FILE) in the environment",
+                ),
+                Some(url) => {
+                    if let Err(why) = crate::rate::RedisRateLimiter::check_url(url) {
+                        c.error("REDIS_URL", why);
+                    }
+                }
+            }
+            #[cfg(not(feature = "redis"))]
             c.error(
-                "REDIS_URL",
-                "the Redis rate-limit store needs REDIS_URL (or REDIS_URL_FILE) in the environment",
+                "security.rate_limit.store",
+                "the Redis store needs the `redis` feature of mcp-secure",
             );
         }
         if self.rate_limit.timeout_ms == 0 || self.rate_limit.timeout_ms > 5_000 {
@@ -1113,11 +1117,27 @@ impl SecureConfig {
         }
     }
 
-    /// A [`SecurityBuilder`] with every secret registered with the output redactor.
+    /// A [`SecurityBuilder`] with every secret registered with the output redactor and the
+    /// configured rate limiting: the store (in memory, bounded by `max_keys`, or Redis with
+    /// its timeout and failure policy) and the per-caller limit across tools.
     pub fn security(&self) -> SecurityBuilder {
-        let mut builder = crate::Security::builder();
+        let mut builder = crate::Security::builder().max_rate_keys(self.rate_limit.max_keys);
         for (_, secret) in self.secrets.iter() {
             builder = builder.secret(secret);
+        }
+        if let Some(n) = self.rate_limit.per_minute.filter(|n| *n > 0) {
+            builder = builder.global_rate(crate::policy::RateSpec::per_minute(n));
+        }
+        #[cfg(feature = "redis")]
+        if self.rate_limit.store == RateStore::Redis
+            && let Some(url) = self.secrets.get("REDIS_URL")
+        {
+            let limiter = crate::rate::RedisRateLimiter::builder(url.clone())
+                .timeout(std::time::Duration::from_millis(self.rate_limit.timeout_ms))
+                .failure_policy(self.rate_limit.failure_policy)
+                .fallback_max_keys(self.rate_limit.max_keys)
+                .build();
+            builder = builder.rate_limiter(limiter);
         }
         builder
     }

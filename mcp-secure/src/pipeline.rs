@@ -22,7 +22,7 @@ use crate::{
     output::Outcome,
     policy::ToolPolicy,
     principal::Principal,
-    rate::{RateDecision, RateKey},
+    rate::{RateCheck, RateDecision, RateKey},
     validate,
 };
 
@@ -163,20 +163,40 @@ async fn run<S: SecureServer>(
         return refuse(policy, Some(&principal), &denial, started);
     }
 
-    // 3. rate limit
-    if let Some(spec) = &policy.rate {
-        let key = RateKey {
-            tool: policy.name,
-            caller: principal.rate_key(),
-        };
-        let denial = match security.rate_limiter().check(key, spec).await {
-            Ok(RateDecision::Allowed) => None,
-            Ok(RateDecision::Limited { retry_after }) => Some(Denial::RateLimited { retry_after }),
-            Err(_) => Some(Denial::RateLimiterUnavailable),
-        };
-        if let Some(denial) = denial {
-            return refuse(policy, Some(&principal), &denial, started);
+    // 3. rate limit: the tool's budget, then the caller's across tools.
+    let server_name = S::server_policy().name;
+    let caller = principal.rate_key();
+    let key = |tool| RateKey {
+        server: server_name,
+        tool,
+        caller,
+    };
+    let limiter = security.rate_limiter();
+    let decision = match (policy.rate.as_ref(), security.global_rate()) {
+        (None, None) => Ok(RateDecision::Allowed),
+        (Some(spec), None) => limiter.check(key(policy.name), spec).await,
+        (None, Some(global)) => limiter.check(key(RateKey::ALL_TOOLS), global).await,
+        (Some(spec), Some(global)) => {
+            let checks = [
+                RateCheck {
+                    key: key(policy.name),
+                    spec,
+                },
+                RateCheck {
+                    key: key(RateKey::ALL_TOOLS),
+                    spec: global,
+                },
+            ];
+            limiter.check_all(&checks).await
         }
+    };
+    let denial = match decision {
+        Ok(RateDecision::Allowed) => None,
+        Ok(RateDecision::Limited { retry_after }) => Some(Denial::RateLimited { retry_after }),
+        Err(_) => Some(Denial::RateLimiterUnavailable),
+    };
+    if let Some(denial) = denial {
+        return refuse(policy, Some(&principal), &denial, started);
     }
 
     // 4. validate: the size cap here, parsing and rules in the tool's adapter.

@@ -4,7 +4,8 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use crate::{
-    rate::{MemoryRateLimiter, RateLimiter},
+    policy::RateSpec,
+    rate::{DEFAULT_MAX_KEYS, MemoryRateLimiter, RateLimiter},
     redact::{Redactor, SecretString},
     validate::DEFAULT_MAX_INPUT_BYTES,
 };
@@ -23,6 +24,7 @@ pub enum ToolVisibility {
 
 struct Inner {
     limiter: Arc<dyn RateLimiter>,
+    global_rate: Option<RateSpec>,
     redactor: Redactor,
     max_input_bytes: usize,
     visibility: ToolVisibility,
@@ -56,6 +58,11 @@ impl Security {
         &*self.inner.limiter
     }
 
+    /// A caller's budget across every tool, if the server sets one.
+    pub fn global_rate(&self) -> Option<&RateSpec> {
+        self.inner.global_rate.as_ref()
+    }
+
     /// The output redactor; register secrets learned at run time here.
     pub fn redactor(&self) -> &Redactor {
         &self.inner.redactor
@@ -83,6 +90,7 @@ impl fmt::Debug for Security {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Security")
             .field("rate_limiter", &self.inner.limiter)
+            .field("global_rate", &self.inner.global_rate)
             .field("redactor", &self.inner.redactor)
             .field("max_input_bytes", &self.inner.max_input_bytes)
             .field("tool_visibility", &self.inner.visibility)
@@ -94,6 +102,8 @@ impl fmt::Debug for Security {
 #[must_use]
 pub struct SecurityBuilder {
     limiter: Option<Arc<dyn RateLimiter>>,
+    global_rate: Option<RateSpec>,
+    max_keys: usize,
     secrets: Vec<SecretString>,
     max_input_bytes: usize,
     key_masking: bool,
@@ -105,6 +115,8 @@ impl Default for SecurityBuilder {
     fn default() -> Self {
         Self {
             limiter: None,
+            global_rate: None,
+            max_keys: DEFAULT_MAX_KEYS,
             secrets: Vec::new(),
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
             key_masking: true,
@@ -127,6 +139,20 @@ impl SecurityBuilder {
     /// Uses `limiter` instead of the in-memory one (e.g. a store shared by replicas).
     pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// A caller's budget across every tool, on top of each tool's own `rate` (keyed like
+    /// them, by subject or client id). A call is admitted only when both admit it.
+    pub fn global_rate(mut self, spec: RateSpec) -> Self {
+        self.global_rate = Some(spec);
+        self
+    }
+
+    /// Most callers the in-memory limiter tracks per tool (default 1,000,000). When that
+    /// many are active at once a new caller is refused until some go idle.
+    pub fn max_rate_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys.max(1);
         self
     }
 
@@ -188,10 +214,11 @@ impl SecurityBuilder {
         }
         let limiter = self
             .limiter
-            .unwrap_or_else(|| MemoryRateLimiter::new(self.sweep_every));
+            .unwrap_or_else(|| MemoryRateLimiter::bounded(self.max_keys, self.sweep_every));
         Security {
             inner: Arc::new(Inner {
                 limiter,
+                global_rate: self.global_rate,
                 redactor,
                 max_input_bytes: self.max_input_bytes,
                 visibility: self.visibility,

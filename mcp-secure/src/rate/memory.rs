@@ -1,59 +1,173 @@
-//! The in-process limiter: governor's keyed GCRA, one limiter per (tool, rate).
+//! The in-process limiter: governor's keyed GCRA, one limiter per (tool, rate), over a
+//! bounded state store.
 
 use std::{
     collections::HashMap,
     num::NonZeroU32,
     sync::{
         Arc, RwLock, Weak,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
+use dashmap::DashMap;
 use futures::future::BoxFuture;
 use governor::{
     Quota,
     clock::{Clock, DefaultClock},
-    state::keyed::DashMapStateStore,
+    nanos::Nanos,
+    state::{StateStore, keyed::ShrinkableKeyedStateStore},
 };
 
 use super::{RateDecision, RateKey, RateLimitError, RateLimiter};
 use crate::policy::RateSpec;
 
-type Keyed = governor::RateLimiter<Arc<str>, DashMapStateStore<Arc<str>>, DefaultClock>;
-
 /// How often idle keys are dropped when no background task runs.
 const INLINE_SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-/// governor's GCRA, keyed by caller, one limiter per tool and rate. Idle callers are evicted
-/// (by a background task when created inside a Tokio runtime, else inline every 30 s), so
-/// memory follows the number of recently active callers.
+/// Default cap on callers tracked per tool.
+pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+
+#[derive(Debug, Default)]
+struct StoreInner {
+    /// Caller → theoretical arrival time (nanoseconds after the limiter's start; 0 = none).
+    map: DashMap<Arc<str>, AtomicU64>,
+    len: AtomicUsize,
+}
+
+/// governor's keyed state, bounded: the limiter counts its keys so a full table can refuse
+/// new callers instead of growing (see [`MemoryRateLimiter`]).
+#[derive(Debug, Clone, Default)]
+struct BoundedStore(Arc<StoreInner>);
+
+impl BoundedStore {
+    fn len(&self) -> usize {
+        self.0.len.load(Ordering::Relaxed)
+    }
+
+    fn contains(&self, key: &Arc<str>) -> bool {
+        self.0.map.contains_key(key)
+    }
+}
+
+/// The compare-and-swap loop governor runs on each key's state.
+fn measure<T, E>(
+    state: &AtomicU64,
+    f: impl Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+) -> Result<T, E> {
+    let mut prev = state.load(Ordering::Acquire);
+    let mut decision = f((prev != 0).then(|| Nanos::from(prev)));
+    while let Ok((result, next)) = decision {
+        match state.compare_exchange_weak(prev, next.as_u64(), Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => return Ok(result),
+            Err(actual) => prev = actual,
+        }
+        decision = f((prev != 0).then(|| Nanos::from(prev)));
+    }
+    decision.map(|(result, _)| result)
+}
+
+impl StateStore for BoundedStore {
+    type Key = Arc<str>;
+
+    fn measure_and_replace<T, F, E>(&self, key: &Arc<str>, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        if let Some(state) = self.0.map.get(key) {
+            return measure(&state, f);
+        }
+        let state = self.0.map.entry(key.clone()).or_insert_with(|| {
+            self.0.len.fetch_add(1, Ordering::Relaxed);
+            AtomicU64::new(0)
+        });
+        measure(&state, f)
+    }
+}
+
+impl ShrinkableKeyedStateStore<Arc<str>> for BoundedStore {
+    fn retain_recent(&self, drop_below: Nanos) {
+        let floor = drop_below.as_u64();
+        self.0
+            .map
+            .retain(|_, tat| tat.load(Ordering::Relaxed) > floor);
+        self.0.len.store(self.0.map.len(), Ordering::Relaxed);
+    }
+
+    fn shrink_to_fit(&self) {
+        self.0.map.shrink_to_fit();
+    }
+
+    fn len(&self) -> usize {
+        BoundedStore::len(self)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+type Keyed = governor::RateLimiter<Arc<str>, BoundedStore, DefaultClock>;
+
+#[derive(Debug)]
+struct Entry {
+    limiter: Keyed,
+    store: BoundedStore,
+}
+
+/// governor's GCRA, keyed by caller, one limiter per tool and rate.
+///
+/// Memory stays bounded two ways: idle callers (whose budget is full again, so they are
+/// indistinguishable from new ones) are evicted by a background task when created inside a
+/// Tokio runtime (else inline every 30 s); and each tool tracks at most `max_keys` callers.
+/// When that many are recently active, idle ones are evicted at once, and if the table is
+/// still full a *new* caller is refused (`RATE_LIMITED`, retry after 1 s) rather than let it
+/// grow; callers already tracked are unaffected. Decisions are exact under concurrency
+/// (a compare-and-swap per decision).
 #[derive(Debug)]
 pub struct MemoryRateLimiter {
-    limiters: RwLock<HashMap<(&'static str, RateSpec), Arc<Keyed>>>,
+    limiters: RwLock<HashMap<(&'static str, &'static str, RateSpec), Arc<Entry>>>,
     /// One clock for every limiter: creating a clock calibrates it, which takes milliseconds.
     clock: DefaultClock,
     created: Instant,
     /// Milliseconds after `created` of the last inline sweep; `u64::MAX` when a task sweeps.
     last_sweep: AtomicU64,
+    max_keys: usize,
 }
 
 impl Default for MemoryRateLimiter {
     fn default() -> Self {
+        Self::with_max_keys(DEFAULT_MAX_KEYS)
+    }
+}
+
+impl MemoryRateLimiter {
+    /// A limiter tracking at most `max_keys` callers per tool, sweeping inline.
+    pub fn with_max_keys(max_keys: usize) -> Self {
         Self {
             limiters: RwLock::new(HashMap::new()),
             clock: DefaultClock::default(),
             created: Instant::now(),
             last_sweep: AtomicU64::new(0),
+            max_keys: max_keys.max(1),
         }
     }
-}
 
-impl MemoryRateLimiter {
     /// A limiter. Inside a Tokio runtime it also starts a task that evicts idle callers every
     /// `sweep_every`; the task ends when the limiter is dropped.
     pub fn new(sweep_every: Duration) -> Arc<Self> {
-        let limiter = Arc::new(Self::default());
+        Self::start(Self::default(), sweep_every)
+    }
+
+    /// Like [`MemoryRateLimiter::new`], with a cap of `max_keys` callers per tool.
+    pub fn bounded(max_keys: usize, sweep_every: Duration) -> Arc<Self> {
+        Self::start(Self::with_max_keys(max_keys), sweep_every)
+    }
+
+    fn start(limiter: Self, sweep_every: Duration) -> Arc<Self> {
+        let limiter = Arc::new(limiter);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             limiter.last_sweep.store(u64::MAX, Ordering::Relaxed);
             let weak: Weak<Self> = Arc::downgrade(&limiter);
@@ -80,15 +194,15 @@ impl MemoryRateLimiter {
             .allow_burst(burst)
     }
 
-    fn limiter_for(&self, tool: &'static str, spec: &RateSpec) -> Arc<Keyed> {
-        let key = (tool, *spec);
-        if let Some(l) = self
+    fn entry_for(&self, key: RateKey<'_>, spec: &RateSpec) -> Arc<Entry> {
+        let key = (key.server, key.tool, *spec);
+        if let Some(e) = self
             .limiters
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key)
         {
-            return l.clone();
+            return e.clone();
         }
         let mut map = self
             .limiters
@@ -96,11 +210,13 @@ impl MemoryRateLimiter {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(key)
             .or_insert_with(|| {
-                Arc::new(governor::RateLimiter::new(
+                let store = BoundedStore::default();
+                let limiter = governor::RateLimiter::new(
                     Self::quota(spec),
-                    DashMapStateStore::default(),
+                    store.clone(),
                     self.clock.clone(),
-                ))
+                );
+                Arc::new(Entry { limiter, store })
             })
             .clone()
     }
@@ -108,27 +224,35 @@ impl MemoryRateLimiter {
     /// Decides synchronously (the in-memory store never waits).
     pub fn check_now(&self, key: RateKey<'_>, spec: &RateSpec) -> RateDecision {
         self.maybe_sweep_inline();
-        let limiter = self.limiter_for(key.tool, spec);
-        match limiter.check_key(key.caller) {
+        let entry = self.entry_for(key, spec);
+        if entry.store.len() >= self.max_keys && !entry.store.contains(key.caller) {
+            entry.limiter.retain_recent();
+            if entry.store.len() >= self.max_keys {
+                return RateDecision::Limited {
+                    retry_after: Duration::from_secs(1),
+                };
+            }
+        }
+        match entry.limiter.check_key(key.caller) {
             Ok(()) => RateDecision::Allowed,
             Err(not_until) => RateDecision::Limited {
-                retry_after: not_until.wait_time_from(limiter.clock().now()),
+                retry_after: not_until.wait_time_from(entry.limiter.clock().now()),
             },
         }
     }
 
     /// Drops every caller whose budget is full again (indistinguishable from a new caller).
     pub fn evict_idle(&self) {
-        let limiters: Vec<Arc<Keyed>> = self
+        let entries: Vec<Arc<Entry>> = self
             .limiters
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .cloned()
             .collect();
-        for limiter in limiters {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+        for entry in entries {
+            entry.limiter.retain_recent();
+            entry.limiter.shrink_to_fit();
         }
     }
 
@@ -138,7 +262,7 @@ impl MemoryRateLimiter {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
-            .map(|l| l.len())
+            .map(|e| e.store.len())
             .sum()
     }
 
@@ -168,5 +292,67 @@ impl RateLimiter for MemoryRateLimiter {
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitError>> {
         let decision = self.check_now(key, spec);
         Box::pin(std::future::ready(Ok(decision)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(caller: &Arc<str>) -> RateKey<'_> {
+        RateKey {
+            server: "s",
+            tool: "t",
+            caller,
+        }
+    }
+
+    #[test]
+    fn burst_then_limited_with_rounded_up_retry() {
+        let l = MemoryRateLimiter::with_max_keys(10);
+        let spec = RateSpec::new(3, 3600, 3);
+        let a: Arc<str> = "a".into();
+        for _ in 0..3 {
+            assert_eq!(l.check_now(key(&a), &spec), RateDecision::Allowed);
+        }
+        match l.check_now(key(&a), &spec) {
+            RateDecision::Limited { retry_after } => {
+                assert!(
+                    retry_after > Duration::from_secs(1190)
+                        && retry_after <= Duration::from_secs(1200)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_table_refuses_new_callers_not_known_ones() {
+        let l = MemoryRateLimiter::with_max_keys(2);
+        let spec = RateSpec::new(10, 3600, 10);
+        let callers: Vec<Arc<str>> = ["a", "b", "c"].into_iter().map(Arc::from).collect();
+        assert_eq!(l.check_now(key(&callers[0]), &spec), RateDecision::Allowed);
+        assert_eq!(l.check_now(key(&callers[1]), &spec), RateDecision::Allowed);
+        assert!(matches!(
+            l.check_now(key(&callers[2]), &spec),
+            RateDecision::Limited { .. }
+        ));
+        assert_eq!(l.check_now(key(&callers[0]), &spec), RateDecision::Allowed);
+        assert_eq!(l.live_keys(), 2);
+    }
+
+    #[test]
+    fn idle_callers_are_evicted() {
+        let l = MemoryRateLimiter::with_max_keys(100);
+        // 1000 per second: a caller is idle again a millisecond after its call.
+        let spec = RateSpec::new(1000, 1, 1);
+        for i in 0..50 {
+            let c: Arc<str> = format!("c{i}").into();
+            l.check_now(key(&c), &spec);
+        }
+        assert_eq!(l.live_keys(), 50);
+        std::thread::sleep(Duration::from_millis(20));
+        l.evict_idle();
+        assert_eq!(l.live_keys(), 0);
     }
 }
