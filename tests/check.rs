@@ -245,3 +245,42 @@ fn the_example_image_runs_as_a_non_root_user_with_no_baked_secrets() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_redis_store_is_pinged_and_an_outage_fails_the_check() {
+    let Some(mut redis) = mcp_secure_tests::RedisServer::start().await else {
+        return;
+    };
+    let url = redis.url();
+    let env = [
+        ("MCP_RATE_LIMIT_STORE", "redis"),
+        ("MCP_RATE_LIMIT", "100"),
+        ("REDIS_URL", url.as_str()),
+    ];
+    let r = run(&[], &env).await;
+    assert_eq!(r.status("rate_store"), "pass", "{}", r.stdout);
+    assert!(
+        r.line("rate_store").contains("Redis answers"),
+        "{}",
+        r.stdout
+    );
+
+    redis.kill();
+    let r = run(&[], &env).await;
+    assert!(!r.ok);
+    assert_eq!(r.status("rate_store"), "fail", "{}", r.stdout);
+    assert!(r.line("rate_store").contains("fail closed"), "{}", r.stdout);
+
+    // A password in the URL never reaches the report.
+    let with_password = url.replace("redis://", "redis://:CANARY-REDIS-PW@");
+    let r = run(
+        &[],
+        &[
+            ("MCP_RATE_LIMIT_STORE", "redis"),
+            ("REDIS_URL", with_password.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status("rate_store"), "fail", "{}", r.stdout);
+    assert!(!r.stdout.contains("CANARY-REDIS-PW"), "{}", r.stdout);
+}

@@ -188,3 +188,146 @@ impl LogCapture {
 
 #[path = "oauth.rs"]
 pub mod oauth;
+
+/// A `redis-server` child process on a free loopback port, for the shared-limiter tests.
+///
+/// [`RedisServer::start`] returns `None` (after saying why on stderr) when no `redis-server`
+/// binary is found, so those tests skip on machines without Redis; with
+/// `MCP_SECURE_REQUIRE_REDIS=1` (set by `.ci/run`) a missing binary fails instead.
+#[derive(Debug)]
+pub struct RedisServer {
+    program: std::path::PathBuf,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    /// Starts a server with no persistence, or `None` when `redis-server` is not installed.
+    pub async fn start() -> Option<Self> {
+        let program = std::env::var_os("MCP_SECURE_REDIS_SERVER")
+            .map(std::path::PathBuf::from)
+            .or_else(|| find_on_path("redis-server"));
+        let Some(program) = program else {
+            assert!(
+                std::env::var("MCP_SECURE_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "MCP_SECURE_REQUIRE_REDIS=1 but no redis-server on PATH"
+            );
+            eprintln!(
+                "skipping: redis-server not found on PATH (install it, e.g. `apt-get install redis-server`, or set MCP_SECURE_REDIS_SERVER)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = Self {
+            program,
+            port,
+            child: None,
+        };
+        server.restart().await;
+        Some(server)
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(std::process::Child::id)
+    }
+
+    /// Kills the server (SIGKILL): its data is gone, as after a crash without persistence.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open but nothing
+    /// answers, like an overloaded or partitioned Redis.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill(1)");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Starts the server again on the same port and waits until it answers `PING`.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let child = std::process::Command::new(&self.program)
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if self.ping().await {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not answer on port {}",
+                self.port
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn ping(&self) -> bool {
+        let Ok(mut conn) = self.connection().await else {
+            return false;
+        };
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .is_ok()
+    }
+
+    /// A fresh connection, for inspecting keys.
+    pub async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        let client = redis::Client::open(self.url())?;
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)))?
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}

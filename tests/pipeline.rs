@@ -258,3 +258,29 @@ async fn rate_limit_budgets_are_per_caller() {
     // Bob's budget is his own.
     ok_body(&call(&bob, "scarce", json!({})).await);
 }
+
+#[tokio::test]
+async fn a_global_budget_caps_a_caller_across_tools() {
+    let s = Server {
+        security: Security::builder()
+            .global_rate(mcp_secure::RateSpec::per_minute(3))
+            .build(),
+    };
+    let alice = connect(s.clone(), Some(Principal::local("alice", ScopeSet::new()))).await;
+    let bob = connect(s, Some(Principal::local("bob", ScopeSet::new()))).await;
+    // `no_args` has no rate of its own; `scarce` has 3 an hour: the global 3 a minute caps both.
+    ok_body(&call(&alice, "no_args", json!({})).await);
+    ok_body(&call(&alice, "scarce", json!({})).await);
+    ok_body(&call(&alice, "no_args", json!({})).await);
+    let limited = call(&alice, "no_args", json!({})).await;
+    let body = error_body(&limited);
+    assert_eq!(body["code"], "RATE_LIMITED");
+    let retry = body["retry_after"].as_u64().unwrap();
+    assert!((1..=20).contains(&retry), "{retry}");
+    assert_eq!(
+        error_code(&call(&alice, "scarce", json!({})).await),
+        "RATE_LIMITED"
+    );
+    // Per caller: Bob is untouched.
+    ok_body(&call(&bob, "no_args", json!({})).await);
+}

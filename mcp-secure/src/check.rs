@@ -279,6 +279,7 @@ pub async fn run(
             "no per-caller limit across tools (security.rate_limit); only the per-tool rates apply",
         ),
     });
+    out.push(rate_store_check(config, options.network).await);
     out.push(check(
         "logging",
         Status::Pass,
@@ -293,6 +294,68 @@ pub async fn run(
         Some(p) => check("non_root", Status::Warn, p.message),
     });
     out
+}
+
+/// Where rate-limit state lives; for Redis (with network checks) one `PING` within the
+/// configured timeout.
+async fn rate_store_check(config: &SecureConfig, network: bool) -> Check {
+    use crate::config::{FailurePolicy, RateStore};
+    let rl = &config.rate_limit;
+    if rl.store == RateStore::Memory {
+        return check(
+            "rate_store",
+            Status::Pass,
+            format!(
+                "in memory, at most {} callers per tool: limits apply per replica",
+                rl.max_keys
+            ),
+        );
+    }
+    let policy = match rl.failure_policy {
+        FailurePolicy::Closed => "fail closed",
+        FailurePolicy::Open => "fail open to the in-process limiter",
+    };
+    if !network {
+        return check(
+            "rate_store",
+            Status::Pass,
+            format!(
+                "Redis ({policy}, {} ms timeout); not contacted (--offline)",
+                rl.timeout_ms
+            ),
+        );
+    }
+    #[cfg(feature = "redis")]
+    {
+        let Some(url) = config.secrets.get("REDIS_URL") else {
+            return check("rate_store", Status::Fail, "REDIS_URL is not set");
+        };
+        let limiter = crate::rate::RedisRateLimiter::builder(url.clone())
+            .timeout(Duration::from_millis(rl.timeout_ms.max(1_000)))
+            .build();
+        match limiter.ping().await {
+            Ok(rtt) => check(
+                "rate_store",
+                Status::Pass,
+                format!(
+                    "Redis answers ({:.1} ms round trip; {policy}, {} ms timeout per decision)",
+                    rtt.as_secs_f64() * 1e3,
+                    rl.timeout_ms
+                ),
+            ),
+            Err(e) => check(
+                "rate_store",
+                Status::Fail,
+                format!("Redis does not answer ({}); calls would {policy}", e.kind),
+            ),
+        }
+    }
+    #[cfg(not(feature = "redis"))]
+    check(
+        "rate_store",
+        Status::Fail,
+        "the Redis store needs the `redis` feature of mcp-secure",
+    )
 }
 
 async fn network_checks(config: &SecureConfig, issuer: &str) -> Vec<Check> {

@@ -1332,6 +1332,43 @@ audience = "https://mcp.example.com/mcp"
         assert_eq!(w.len(), 1);
     }
 
+    #[cfg(feature = "redis")]
+    #[test]
+    fn the_redis_store_needs_a_usable_url_and_never_repeats_it() {
+        let e = load(None, &[("MCP_RATE_LIMIT_STORE", "redis")]).unwrap_err();
+        assert!(e.to_string().contains("REDIS_URL"), "{e}");
+        let e = load(
+            None,
+            &[
+                ("MCP_RATE_LIMIT_STORE", "redis"),
+                ("REDIS_URL", "http://u:CANARY-REDIS@h/"),
+            ],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("REDIS_URL"), "{e}");
+        assert!(!e.to_string().contains("CANARY"), "{e}");
+        let (c, _) = load(
+            None,
+            &[
+                ("MCP_RATE_LIMIT_STORE", "redis"),
+                ("MCP_RATE_LIMIT_FAILURE", "open"),
+                ("MCP_RATE_LIMIT", "90"),
+                ("REDIS_URL", "redis://:CANARY-REDIS@127.0.0.1:6379/2"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.rate_limit.store, RateStore::Redis);
+        assert_eq!(c.rate_limit.failure_policy, FailurePolicy::Open);
+        let security = c.security().build();
+        assert_eq!(
+            security.global_rate(),
+            Some(&crate::RateSpec::per_minute(90))
+        );
+        let debug = format!("{security:?}");
+        assert!(debug.contains("RedisRateLimiter"), "{debug}");
+        assert!(!debug.contains("CANARY"), "{debug}");
+    }
+
     #[test]
     fn environment_overrides_the_file() {
         let (c, _) = load(

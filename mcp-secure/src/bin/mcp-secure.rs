@@ -16,7 +16,7 @@ const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--o
 
   --config FILE   a JSON or TOML configuration file (default: $MCP_CONFIG, else none)
   --tools FILE    a tools/list result of the server, to check each tool's scopes and rate
-  --offline       do not contact the authorization server
+  --offline       do not contact the authorization server or Redis
   --json          machine-readable output";
 
 struct Args {

@@ -19,6 +19,7 @@ use governor::{
     nanos::Nanos,
     state::{StateStore, keyed::ShrinkableKeyedStateStore},
 };
+use rustc_hash::FxBuildHasher;
 
 use super::{RateDecision, RateKey, RateLimitError, RateLimiter};
 use crate::policy::RateSpec;
@@ -109,6 +110,9 @@ impl ShrinkableKeyedStateStore<Arc<str>> for BoundedStore {
     }
 }
 
+/// Server, tool and rate: one limiter each.
+type LimiterKey = (&'static str, &'static str, RateSpec);
+
 type Keyed = governor::RateLimiter<Arc<str>, BoundedStore, DefaultClock>;
 
 #[derive(Debug)]
@@ -128,7 +132,9 @@ struct Entry {
 /// (a compare-and-swap per decision).
 #[derive(Debug)]
 pub struct MemoryRateLimiter {
-    limiters: RwLock<HashMap<(&'static str, &'static str, RateSpec), Arc<Entry>>>,
+    /// Keyed by names from code (server, tool) and the rate, never by client data, so a
+    /// fast non-keyed hash is safe here; callers are hashed with SipHash by the store.
+    limiters: RwLock<HashMap<LimiterKey, Arc<Entry>, FxBuildHasher>>,
     /// One clock for every limiter: creating a clock calibrates it, which takes milliseconds.
     clock: DefaultClock,
     created: Instant,
@@ -147,7 +153,7 @@ impl MemoryRateLimiter {
     /// A limiter tracking at most `max_keys` callers per tool, sweeping inline.
     pub fn with_max_keys(max_keys: usize) -> Self {
         Self {
-            limiters: RwLock::new(HashMap::new()),
+            limiters: RwLock::new(HashMap::default()),
             clock: DefaultClock::default(),
             created: Instant::now(),
             last_sweep: AtomicU64::new(0),
@@ -194,16 +200,7 @@ impl MemoryRateLimiter {
             .allow_burst(burst)
     }
 
-    fn entry_for(&self, key: RateKey<'_>, spec: &RateSpec) -> Arc<Entry> {
-        let key = (key.server, key.tool, *spec);
-        if let Some(e) = self
-            .limiters
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&key)
-        {
-            return e.clone();
-        }
+    fn insert(&self, key: LimiterKey) -> Arc<Entry> {
         let mut map = self
             .limiters
             .write()
@@ -212,7 +209,7 @@ impl MemoryRateLimiter {
             .or_insert_with(|| {
                 let store = BoundedStore::default();
                 let limiter = governor::RateLimiter::new(
-                    Self::quota(spec),
+                    Self::quota(&key.2),
                     store.clone(),
                     self.clock.clone(),
                 );
@@ -224,8 +221,22 @@ impl MemoryRateLimiter {
     /// Decides synchronously (the in-memory store never waits).
     pub fn check_now(&self, key: RateKey<'_>, spec: &RateSpec) -> RateDecision {
         self.maybe_sweep_inline();
-        let entry = self.entry_for(key, spec);
-        if entry.store.len() >= self.max_keys && !entry.store.contains(key.caller) {
+        let map_key = (key.server, key.tool, *spec);
+        {
+            let map = self
+                .limiters
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(entry) = map.get(&map_key) {
+                return self.decide(entry, key.caller);
+            }
+        }
+        let entry = self.insert(map_key);
+        self.decide(&entry, key.caller)
+    }
+
+    fn decide(&self, entry: &Entry, caller: &Arc<str>) -> RateDecision {
+        if entry.store.len() >= self.max_keys && !entry.store.contains(caller) {
             entry.limiter.retain_recent();
             if entry.store.len() >= self.max_keys {
                 return RateDecision::Limited {
@@ -233,7 +244,7 @@ impl MemoryRateLimiter {
                 };
             }
         }
-        match entry.limiter.check_key(key.caller) {
+        match entry.limiter.check_key(caller) {
             Ok(()) => RateDecision::Allowed,
             Err(not_until) => RateDecision::Limited {
                 retry_after: not_until.wait_time_from(entry.limiter.clock().now()),
