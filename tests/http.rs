@@ -313,3 +313,45 @@ async fn opaque_tokens_are_validated_by_introspection_and_cached() {
         Some(AuthFailure::Malformed)
     );
 }
+
+/// Three users through two OAuth clients, a global budget of 2 calls a minute: keyed by
+/// subject each user has their own; keyed by client the users of one client share one.
+#[tokio::test]
+async fn rate_limits_are_keyed_by_subject_or_by_client() {
+    async fn admitted_per_caller(key_by: mcp_secure::principal::RateKeyBy) -> Vec<usize> {
+        let stack = Stack::start(StackOptions {
+            jwt: Box::new(move |c| c.rate_key_by(key_by)),
+            security: Some(
+                mcp_secure::Security::builder()
+                    .global_rate(mcp_secure::RateSpec::per_minute(2))
+                    .build(),
+            ),
+            ..StackOptions::default()
+        })
+        .await;
+        let mut counts = Vec::new();
+        for (sub, client) in [("alice", "cli-1"), ("bob", "cli-1"), ("carol", "cli-2")] {
+            let mut claims = stack.minter.claims("data:read");
+            claims["sub"] = json!(sub);
+            claims["client_id"] = json!(client);
+            let token = stack.minter.mint(&claims);
+            let mut admitted = 0;
+            for _ in 0..3 {
+                let r = post_bearer(&stack.mcp_url, &token, &tools_call("read", json!({}))).await;
+                assert_eq!(r.status, 200, "{}", r.body);
+                let result = &r.json()["result"];
+                if result["isError"] == json!(true) {
+                    assert_eq!(result["structuredContent"]["error"]["code"], "RATE_LIMITED");
+                } else {
+                    admitted += 1;
+                }
+            }
+            counts.push(admitted);
+        }
+        stack.stop().await;
+        counts
+    }
+    use mcp_secure::principal::RateKeyBy;
+    assert_eq!(admitted_per_caller(RateKeyBy::Subject).await, [2, 2, 2]);
+    assert_eq!(admitted_per_caller(RateKeyBy::Client).await, [2, 0, 2]);
+}

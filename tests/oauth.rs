@@ -315,6 +315,8 @@ pub struct StackOptions {
     pub alg: Algorithm,
     /// Fetch the JWKS before serving.
     pub prefetch: bool,
+    /// The server's runtime security (default: `Security::default()`).
+    pub security: Option<Security>,
 }
 
 impl Default for StackOptions {
@@ -325,6 +327,7 @@ impl Default for StackOptions {
             http: Box::new(|c| c),
             alg: Algorithm::RS256,
             prefetch: true,
+            security: None,
         }
     }
 }
@@ -354,7 +357,7 @@ impl Stack {
         let validator = Arc::new(JwtValidator::new(jwt_config, KeySource::Jwks(jwks.clone())));
         let http = (options.http)(HttpConfig::new(&mcp_url, auth.issuer()).unwrap());
         let server = TestServer {
-            security: Security::default(),
+            security: options.security.unwrap_or_default(),
         };
         let running = HttpServer::new(server, validator.clone() as Arc<dyn TokenValidator>, http)
             .serve(listener)
