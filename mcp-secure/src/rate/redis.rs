@@ -405,15 +405,7 @@ impl RedisRateLimiter {
         };
         self.health.by_policy.fetch_add(1, Ordering::Relaxed);
         match &self.fallback {
-            Some(local) => {
-                for check in checks {
-                    let decision = local.check_now(check.key, check.spec);
-                    if decision != RateDecision::Allowed {
-                        return Ok(decision);
-                    }
-                }
-                Ok(RateDecision::Allowed)
-            }
+            Some(local) => local.check_all(checks).await,
             None => Err(failure),
         }
     }
