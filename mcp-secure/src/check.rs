@@ -399,9 +399,7 @@ async fn jwks_check(url: &str) -> Check {
     let Ok(url) = url::Url::parse(url) else {
         return check("keys", Status::Fail, "the JWKS URL is not a URL");
     };
-    let allowed = crate::auth::JwtConfig::new("", "")
-        .allowed_algorithms()
-        .to_vec();
+    let allowed = crate::auth::jwt::DEFAULT_ALGORITHMS;
     let client = crate::auth::fetch_client(Duration::from_secs(10));
     let doc: Result<Value, _> = crate::auth::fetch_json(&client, &url, 256 * 1024).await;
     let Ok(doc) = doc else {
@@ -419,7 +417,7 @@ async fn jwks_check(url: &str) -> Check {
     let mut rejected = Vec::new();
     let mut usable = 0;
     for key in &keys {
-        match crate::auth::VerifyingKey::from_jwk_value(key, &allowed) {
+        match crate::auth::VerifyingKey::from_jwk_value(key, allowed) {
             Ok(_) => usable += 1,
             Err(e) => rejected.push(e.to_string()),
         }

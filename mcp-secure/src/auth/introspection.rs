@@ -16,6 +16,7 @@ use super::{
     AuthFailure, TokenValidator,
     cache::{TokenCache, token_hash},
     fetch::{self, FetchError},
+    jwt::Audience,
     now_unix,
 };
 use crate::{
@@ -89,13 +90,6 @@ impl IntrospectionConfig {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
 struct Answer {
     active: bool,
     #[serde(default)]
@@ -164,12 +158,11 @@ impl IntrospectionValidator {
         if answer.nbf.is_some_and(|nbf| nbf > now) {
             return Err(AuthFailure::NotYetValid);
         }
-        let audience_ok = match &answer.aud {
-            Some(Audience::One(a)) => *a == self.config.audience,
-            Some(Audience::Many(list)) => list.contains(&self.config.audience),
-            None => false,
-        };
-        if !audience_ok {
+        if !answer
+            .aud
+            .as_ref()
+            .is_some_and(|aud| aud.contains(&self.config.audience))
+        {
             return Err(AuthFailure::BadAudience);
         }
         if let Some(expected) = &self.config.issuer

@@ -47,6 +47,21 @@ pub enum TypPolicy {
     AllowJwt,
 }
 
+/// The signature algorithms accepted by default: RSA (PKCS#1 v1.5 and PSS), ECDSA P-256 and
+/// P-384, Ed25519. Never `none` and never HMAC (a shared secret is not a resource server's to
+/// hold).
+pub const DEFAULT_ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
 /// Settings for [`JwtValidator`]. Every relaxation is an explicit setter.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
@@ -86,17 +101,7 @@ impl JwtConfig {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
-            algorithms: vec![
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-                Algorithm::ES256,
-                Algorithm::ES384,
-                Algorithm::EdDSA,
-            ],
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
             leeway: Duration::from_secs(30),
             max_lifetime: Duration::from_secs(3600),
             typ: TypPolicy::RequireAtJwt,
@@ -239,12 +244,22 @@ struct RawHeader {
     b64: Option<serde::de::IgnoredAny>,
 }
 
-/// `aud`: a string or an array of strings.
+/// `aud`: a string or an array of strings (JWT claims and introspection answers alike).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Audience {
+pub(super) enum Audience {
     One(String),
     Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `resource` is (one of) the audience, compared exactly.
+    pub(super) fn contains(&self, resource: &str) -> bool {
+        match self {
+            Self::One(a) => a == resource,
+            Self::Many(list) => list.iter().any(|a| a == resource),
+        }
+    }
 }
 
 /// `scp`: a string (space separated) or an array.
@@ -449,11 +464,7 @@ impl JwtValidator {
         if claims.iss != self.config.issuer {
             return Err(AuthFailure::BadIssuer);
         }
-        let audience_ok = match &claims.aud {
-            Audience::One(a) => *a == self.config.audience,
-            Audience::Many(list) => list.contains(&self.config.audience),
-        };
-        if !audience_ok {
+        if !claims.aud.contains(&self.config.audience) {
             return Err(AuthFailure::BadAudience);
         }
         let now = now_unix();

@@ -900,25 +900,13 @@ fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Re
     if family.revoked {
         return invalid_grant("the grant was revoked");
     }
-    let scopes = match p.get("scope").map(|sc| ScopeSet::parse(sc)) {
-        None => family.scopes.clone(),
-        Some(Ok(requested)) => {
-            if requested.iter().any(|sc| !family.scopes.contains(sc)) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    "a refresh may narrow the scope, never widen it",
-                );
-            }
-            requested
-        }
-        Some(Err(_)) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                "scope is not a valid scope list",
-            );
-        }
+    let scopes = match requested_scopes(
+        p,
+        &family.scopes,
+        "a refresh may narrow the scope, never widen it",
+    ) {
+        Ok(scopes) => scopes,
+        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", why),
     };
     if p.get("resource").is_some_and(|r| *r != family.resource) {
         return oauth_error(
@@ -974,27 +962,31 @@ fn client_credentials_grant(s: &Shared, client_id: &str, p: &HashMap<String, Str
             "tokens cannot be issued for that resource",
         );
     }
-    let scopes = match p.get("scope").map(|sc| ScopeSet::parse(sc)) {
-        None => client.scopes.clone(),
-        Some(Ok(requested)) => {
-            if requested.iter().any(|sc| !client.scopes.contains(sc)) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    "the client may not be granted that scope",
-                );
-            }
-            requested
-        }
-        Some(Err(_)) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                "scope is not a valid scope list",
-            );
-        }
+    let scopes = match requested_scopes(
+        p,
+        &client.scopes,
+        "the client may not be granted that scope",
+    ) {
+        Ok(scopes) => scopes,
+        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", why),
     };
     token_response(s, client_id, client_id, &scopes, resource, None)
+}
+
+/// The `scope` parameter of a token request, which may narrow `granted` but never widen it
+/// (all of `granted` when absent); otherwise the `invalid_scope` reason (`widened` for a
+/// wider request).
+fn requested_scopes(
+    p: &HashMap<String, String>,
+    granted: &ScopeSet,
+    widened: &'static str,
+) -> Result<ScopeSet, &'static str> {
+    match p.get("scope").map(|sc| ScopeSet::parse(sc)) {
+        None => Ok(granted.clone()),
+        Some(Ok(requested)) if requested.iter().all(|sc| granted.contains(sc)) => Ok(requested),
+        Some(Ok(_)) => Err(widened),
+        Some(Err(_)) => Err("scope is not a valid scope list"),
+    }
 }
 
 /// RFC 7009 revocation: a refresh token revokes its family; anything else is accepted and
