@@ -9,8 +9,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use mcp_secure::{
     Principal, ScopeSet, SecureConfig, Security,
     auth::{Algorithm, IntrospectionConfig, JwtConfig, SigningKey},
@@ -25,9 +23,9 @@ use mcp_secure::{
     stdio::LocalPrincipalTransport,
 };
 use mcp_secure_tests::{
-    LogCapture, StdioServer, call,
+    LogCapture, StdioServer, call, free_port,
     oauth::{JwksBehaviour, Minter, StubAuthServer, post_bearer, tools_call},
-    wire_text,
+    wait_for_port, wire_text,
 };
 use serde_json::json;
 
@@ -122,11 +120,7 @@ async fn no_canary_leaks_over_stdio_at_trace_level() {
 #[tokio::test]
 async fn no_canary_leaks_over_http_including_the_token() {
     let auth = StubAuthServer::start(json!({"keys": []})).await;
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free = free_port();
     let audience = format!("http://127.0.0.1:{free}/mcp");
     let minter = Minter::new(Algorithm::RS256, "k1", &auth.issuer(), &audience);
     auth.set_jwks(JwksBehaviour::Serve(minter.jwks()));
@@ -148,15 +142,7 @@ async fn no_canary_leaks_over_http_including_the_token() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", free))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_port(free).await;
     let mut claims = minter.claims("admin:full");
     claims["jti"] = json!(CLAIM);
     let token = minter.mint(&claims);

@@ -26,7 +26,7 @@ use mcp_secure::{
         },
     },
 };
-use mcp_secure_tests::oauth::TestServer;
+use mcp_secure_tests::{free_port, oauth::TestServer, wait_for_port};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -852,39 +852,35 @@ async fn the_signing_key_can_persist_across_restarts() {
     let _ = std::fs::remove_file(&dir);
 }
 
-#[tokio::test]
-async fn the_example_runs_over_http_with_the_embedded_server() {
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (mcp_port, as_port) = (free(), free());
-    let mcp_url = format!("http://127.0.0.1:{mcp_port}/mcp");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_data_server"))
+/// The `data_server` example over HTTP with the embedded authorization server approving as
+/// `user` (scopes `data:read data:write`); returns the child, the MCP endpoint URL and the
+/// authorization server's issuer.
+async fn example_with_dev_auth(user: &str) -> (tokio::process::Child, String, String) {
+    let (mcp_port, as_port) = (free_port(), free_port());
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_data_server"))
         .env_clear()
         .env("MCP_TRANSPORT", "http")
         .env("MCP_HTTP_ADDR", format!("127.0.0.1:{mcp_port}"))
         .env("MCP_DEV_AUTH", "true")
         .env("MCP_DEV_AUTH_ADDR", format!("127.0.0.1:{as_port}"))
         .env("MCP_DEV_AUTH_APPROVAL", "auto")
-        .env("MCP_DEV_AUTH_USERS", "carol=data:read data:write")
+        .env("MCP_DEV_AUTH_USERS", format!("{user}=data:read data:write"))
         .env("LOG_LEVEL", "warn")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", mcp_port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_port(mcp_port).await;
+    (
+        child,
+        format!("http://127.0.0.1:{mcp_port}/mcp"),
+        format!("http://127.0.0.1:{as_port}"),
+    )
+}
+
+#[tokio::test]
+async fn the_example_runs_over_http_with_the_embedded_server() {
+    let (mut child, mcp_url, _) = example_with_dev_auth("carol").await;
     let mut oauth = OAuthState::new(mcp_url.as_str(), None).await.unwrap();
     oauth
         .start_authorization(
@@ -936,37 +932,7 @@ async fn the_python_mcp_sdk_completes_the_oauth_flow_against_the_example() {
         );
         return;
     };
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (mcp_port, as_port) = (free(), free());
-    let mcp_url = format!("http://127.0.0.1:{mcp_port}/mcp");
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_data_server"))
-        .env_clear()
-        .env("MCP_TRANSPORT", "http")
-        .env("MCP_HTTP_ADDR", format!("127.0.0.1:{mcp_port}"))
-        .env("MCP_DEV_AUTH", "true")
-        .env("MCP_DEV_AUTH_ADDR", format!("127.0.0.1:{as_port}"))
-        .env("MCP_DEV_AUTH_APPROVAL", "auto")
-        .env("MCP_DEV_AUTH_USERS", "alice=data:read data:write")
-        .env("LOG_LEVEL", "warn")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", mcp_port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut server, mcp_url, issuer) = example_with_dev_auth("alice").await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/oauth_client.py");
     let out = tokio::time::timeout(
         Duration::from_secs(120),
@@ -989,7 +955,7 @@ async fn the_python_mcp_sdk_completes_the_oauth_flow_against_the_example() {
     assert_eq!(seen["registered"], true);
     assert_eq!(seen["pkce_method"], "S256");
     assert_eq!(seen["resource"], mcp_url.as_str());
-    assert_eq!(seen["iss"], format!("http://127.0.0.1:{as_port}"));
+    assert_eq!(seen["iss"], issuer);
     assert_eq!(
         seen["tools"],
         json!(["process_input", "read_data", "server_status", "write_data"])

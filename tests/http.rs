@@ -3,7 +3,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use mcp_secure_tests::oauth::{Stack, StackOptions, post, post_bearer, tools_call, tools_list};
+use mcp_secure_tests::{
+    free_port,
+    oauth::{Stack, StackOptions, post, post_bearer, tools_call, tools_list},
+    wait_for_port,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -137,14 +141,6 @@ async fn step_up_sees_403_with_the_exact_scope_then_succeeds_with_a_token_that_h
 
 const DATA_SERVER: &str = env!("CARGO_BIN_EXE_data_server");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
     let mut command = tokio::process::Command::new(DATA_SERVER);
     command.env_clear().stdin(std::process::Stdio::null());
@@ -229,16 +225,7 @@ async fn the_example_serves_http_configured_from_the_environment() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    // Wait for the listener.
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_for_port(port).await;
     let r = post(&audience, None, &tools_list(), &[]).await;
     assert_eq!(r.status, 401);
     let client = rmcp_client(&audience, &minter.token("data:write")).await;

@@ -392,33 +392,21 @@ async fn jwe_json_serialization_and_zip_are_refused() {
         AuthFailure::Unsupported,
     )
     .await;
-    // `enc` in a three-segment token.
-    let mut enc = rs(&s);
-    enc["enc"] = json!("A256GCM");
-    refused(
-        &s,
-        &raw(&s, &enc, &s.minter.claims("data:read")),
-        AuthFailure::Unsupported,
-    )
-    .await;
-    // Compressed payload.
-    let mut zip = rs(&s);
-    zip["zip"] = json!("DEF");
-    refused(
-        &s,
-        &raw(&s, &zip, &s.minter.claims("data:read")),
-        AuthFailure::Unsupported,
-    )
-    .await;
-    // Unencoded payload (RFC 7797).
-    let mut b64 = rs(&s);
-    b64["b64"] = json!(false);
-    refused(
-        &s,
-        &raw(&s, &b64, &s.minter.claims("data:read")),
-        AuthFailure::Unsupported,
-    )
-    .await;
+    // `enc` in a three-segment token; a compressed payload; an unencoded payload (RFC 7797).
+    for (field, value) in [
+        ("enc", json!("A256GCM")),
+        ("zip", json!("DEF")),
+        ("b64", json!(false)),
+    ] {
+        let mut header = rs(&s);
+        header[field] = value;
+        refused(
+            &s,
+            &raw(&s, &header, &s.minter.claims("data:read")),
+            AuthFailure::Unsupported,
+        )
+        .await;
+    }
     // JWS JSON serialization is not a bearer token: the header carries no `{`.
     let json_jws = json!({"payload": "x", "signatures": []}).to_string();
     assert_eq!(
