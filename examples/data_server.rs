@@ -31,6 +31,7 @@ use std::{collections::BTreeMap, process::ExitCode, sync::Arc, time::Instant};
 
 use mcp_secure::{
     SecureConfig,
+    config::SecretKey,
     prelude::*,
     redact::{self, ExposeSecret},
 };
@@ -272,8 +273,8 @@ impl DataServer {
         Self::new(
             config.security().build(),
             Config {
-                api_key: config.secrets.get("API_KEY").cloned(),
-                database_url: config.secrets.get("DATABASE_URL").cloned(),
+                api_key: config.secrets.get(SecretKey::API_KEY).cloned(),
+                database_url: config.secrets.get(SecretKey::DATABASE_URL).cloned(),
             },
         )
     }
@@ -306,20 +307,20 @@ impl DataServer {
 async fn main() -> ExitCode {
     // The configuration file named by MCP_CONFIG (if any), then the environment; every
     // problem is reported at once.
-    let (config, warnings) = match SecureConfig::load(&[]) {
-        Ok(loaded) => loaded,
+    let config = match SecureConfig::load() {
+        Ok(config) => config,
         Err(e) => {
             eprintln!("data_server: {e}");
             return ExitCode::FAILURE;
         }
     };
     // stderr only (stdout carries the protocol over stdio); every line passes the redactor.
-    if let Err(e) = mcp_secure::audit::init_logging_from(&config.logging) {
+    if let Err(e) = mcp_secure::logging::init(&config.logging) {
         eprintln!("data_server: {e}");
         return ExitCode::FAILURE;
     }
     let server = DataServer::from_config(&config);
-    match mcp_secure::serve_with_config(server, &config, &warnings).await {
+    match mcp_secure::serve(server, &config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("data_server: {e}");

@@ -476,7 +476,7 @@ async fn run(t: &mut Tour) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     if std::env::var("LOG_LEVEL").is_err() {
-        let _ = mcp_secure::audit::init_logging_with(mcp_secure::LogFormat::Human, "error");
+        let _ = mcp_secure::logging::init_with(mcp_secure::LogFormat::Human, "error");
     } else {
         let _ = mcp_secure::init_logging();
     }

@@ -12,7 +12,7 @@
 use mcp_secure::{
     Principal, ScopeSet, SecureConfig, Security,
     auth::{Algorithm, IntrospectionConfig, JwtConfig, SigningKey},
-    config::{FileFormat, Sources},
+    config::FileFormat,
     dev_auth::{DevAuthConfig, DevClient, DevUser},
     prelude::*,
     redact::SecretString,
@@ -213,7 +213,7 @@ impl Panicky {
 #[tokio::test]
 async fn a_panicking_tool_answers_internal_and_its_message_is_redacted() {
     let logs = LogCapture::start();
-    mcp_secure::audit::install_panic_hook();
+    mcp_secure::logging::install_panic_hook();
     let secret = SecretString::from(API_KEY.to_string());
     let server = Panicky {
         security: Security::builder().secret(&secret).build(),
@@ -257,24 +257,19 @@ fn no_configuration_or_error_type_shows_a_secret_in_debug_or_display() {
         _ => None,
     };
     let read = |_: &std::path::Path| Some(FILE_SECRET.to_owned());
-    let (config, _) = SecureConfig::from_sources(&Sources {
-        file: None,
-        file_path: None,
-        env: &env,
-        read_file: &read,
-        secret_names: &[],
-    })
-    .unwrap();
+    let config = SecureConfig::loader()
+        .environment(&env)
+        .secret_files(&read)
+        .load()
+        .unwrap();
     let security = config.security().build();
     let bad_file = format!(r#"{{"security": {{"oauth": {{"client_secret": "{FILE_SECRET}"}}}}}}"#);
-    let config_error = SecureConfig::from_sources(&Sources {
-        file: Some((&bad_file, FileFormat::Json)),
-        file_path: None,
-        env: &env,
-        read_file: &read,
-        secret_names: &[],
-    })
-    .unwrap_err();
+    let config_error = SecureConfig::loader()
+        .file_text(&bad_file, FileFormat::Json)
+        .environment(&env)
+        .secret_files(&read)
+        .load()
+        .unwrap_err();
     let serve_error = mcp_secure::ServeError::Configuration(config_error.clone());
     let tool_error: ToolError =
         std::io::Error::other(format!("connect postgresql://u:{DB_PASSWORD}@h failed")).into();

@@ -79,13 +79,10 @@ fn problem_check(p: &Problem) -> Check {
 }
 
 /// Runs every check on a loaded configuration (or the reason it did not load).
-pub async fn run(
-    loaded: &Result<(SecureConfig, Vec<Problem>), ConfigError>,
-    options: &CheckOptions,
-) -> Vec<Check> {
+pub async fn run(loaded: &Result<SecureConfig, ConfigError>, options: &CheckOptions) -> Vec<Check> {
     let mut out = Vec::new();
     let (config, warnings) = match loaded {
-        Ok((config, warnings)) => (config, warnings.as_slice()),
+        Ok(config) => (config, config.warnings()),
         Err(e) => {
             out.extend(e.problems.iter().map(problem_check));
             return out;
@@ -121,7 +118,7 @@ pub async fn run(
     });
     let o = &config.oauth;
     if http {
-        out.push(match (&o.issuer, &o.audience, config.dev_auth) {
+        out.push(match (&o.issuer, &o.audience, config.dev_auth.enabled) {
             (_, _, true) => check(
                 "oauth_on_http",
                 Status::Warn,
@@ -200,7 +197,7 @@ pub async fn run(
                 "OAUTH_AUDIENCE must be an absolute URL with no query or fragment",
             ),
         },
-        None if http && !config.dev_auth => check(
+        None if http && !config.dev_auth.enabled => check(
             "resource_indicator",
             Status::Fail,
             "no resource URI: set OAUTH_AUDIENCE",
@@ -216,7 +213,7 @@ pub async fn run(
         ),
     });
 
-    if http && options.network && !config.dev_auth {
+    if http && options.network && !config.dev_auth.enabled {
         if let Some(issuer) = &o.issuer {
             out.extend(network_checks(config, issuer).await);
         }
@@ -239,7 +236,7 @@ pub async fn run(
             Status::Pass,
             "required (checked against the authorization server over HTTP; not used over stdio)",
         ));
-    } else if config.dev_auth {
+    } else if config.dev_auth.enabled {
         out.push(check(
             "pkce",
             Status::Pass,
@@ -250,7 +247,7 @@ pub async fn run(
     }
 
     out.push(tool_check(options.tools.as_ref()));
-    let secrets: Vec<&str> = config.secrets.iter().map(|(n, _)| n).collect();
+    let secrets: Vec<&str> = config.secrets.iter().map(|(n, _)| n.name()).collect();
     out.push(check(
         "secrets",
         Status::Pass,
@@ -327,7 +324,7 @@ async fn rate_store_check(config: &SecureConfig, network: bool) -> Check {
     }
     #[cfg(feature = "redis")]
     {
-        let Some(url) = config.secrets.get("REDIS_URL") else {
+        let Some(url) = config.secrets.get(crate::config::SecretKey::REDIS_URL) else {
             return check("rate_store", Status::Fail, "REDIS_URL is not set");
         };
         let limiter = crate::rate::RedisRateLimiter::builder(url.clone())

@@ -36,8 +36,13 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     mcp_secure::init_logging()?;
-//!     mcp_secure::serve(DataServer { security: Security::default() }).await?;
+//!     // The file named by MCP_CONFIG, then the environment; every problem at once.
+//!     let config = mcp_secure::SecureConfig::load()?;
+//!     mcp_secure::logging::init(&config.logging)?;          // stderr, redacted
+//!     // The server's Security from the same configuration: its rate limits, shared store
+//!     // and secrets.
+//!     let server = DataServer { security: config.security().build() };
+//!     mcp_secure::serve(server, &config).await?;             // stdio or HTTP, as configured
 //!     Ok(())
 //! }
 //! ```
@@ -65,6 +70,7 @@ pub mod error;
 pub mod handler;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod logging;
 pub mod output;
 pub mod pipeline;
 pub mod policy;
@@ -72,14 +78,14 @@ pub mod principal;
 pub mod rate;
 pub mod redact;
 pub mod scope;
-pub mod secrets;
 pub mod security;
+mod serve;
 pub mod stdio;
 pub mod validate;
 
-pub use audit::{LogFormat, init_logging};
-pub use config::SecureConfig;
+pub use config::{LogFormat, SecureConfig};
 pub use error::{Denial, ErrorCode, FieldError, ToolError};
+pub use logging::init_from_env as init_logging;
 pub use mcp_secure_macros::{secure_server, secure_tool};
 pub use pipeline::RouterError;
 pub use policy::{RateSpec, ServerPolicy, ToolPolicy};
@@ -87,6 +93,7 @@ pub use principal::{AuthMethod, Principal};
 pub use rmcp;
 pub use scope::{ScopeError, ScopeSet};
 pub use security::{Security, SecurityBuilder, ToolVisibility};
+pub use serve::{ServeError, serve};
 pub use validator;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -105,83 +112,6 @@ pub trait SecureServer: Sized + Send + Sync + 'static {
     fn server_policy() -> &'static ServerPolicy;
     /// The server's tool router, built once.
     fn secure_tool_router() -> Result<&'static ToolRouter<Self>, RouterError>;
-}
-
-/// A server could not start or stopped abnormally.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServeError {
-    /// The tool router could not be built.
-    #[error(transparent)]
-    Router(RouterError),
-    /// A scope list from the environment is malformed.
-    #[error("{variable}: {source}")]
-    Scopes {
-        /// The variable.
-        variable: &'static str,
-        /// What is wrong.
-        source: ScopeError,
-    },
-    /// The configuration is incomplete or invalid.
-    #[error("{0}")]
-    Config(String),
-    /// The configuration file or environment has problems (all of them are listed).
-    #[error("{0}")]
-    Configuration(config::ConfigError),
-    /// The client's `initialize` handshake failed.
-    #[error("the MCP initialize handshake failed")]
-    Initialize,
-    /// The server task ended abnormally.
-    #[error("the server task was aborted")]
-    Aborted,
-    /// An I/O error (binding a socket, for instance).
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Serves `server` on the transport the configuration chooses ([`SecureConfig::load`]: the
-/// file named by `MCP_CONFIG`, then the environment): `stdio` (default), or `http` /
-/// `streamable_http`, an OAuth 2.1 resource server (see [`http::setup`]). HTTP without an
-/// OAuth configuration refuses to start, naming what is missing; `sse` is refused (the
-/// HTTP+SSE transport is deprecated: use Streamable HTTP).
-pub async fn serve<S>(server: S) -> Result<(), ServeError>
-where
-    S: SecureServer + rmcp::ServerHandler + Clone,
-{
-    let (config, warnings) = SecureConfig::load(&[]).map_err(ServeError::Configuration)?;
-    serve_with_config(server, &config, &warnings).await
-}
-
-/// Serves `server` as `config` says, after logging `warnings` (and refusing to run as root
-/// under `strict`).
-pub async fn serve_with_config<S>(
-    server: S,
-    config: &SecureConfig,
-    warnings: &[config::Problem],
-) -> Result<(), ServeError>
-where
-    S: SecureServer + rmcp::ServerHandler + Clone,
-{
-    for warning in warnings {
-        tracing::warn!(target: audit::TARGET, key = %warning.key, "{}", warning.message);
-    }
-    if let Some(root) = config.root_problem() {
-        if root.severity == config::Severity::Error {
-            return Err(ServeError::Configuration(config::ConfigError {
-                problems: vec![root],
-            }));
-        }
-        tracing::warn!(target: audit::TARGET, "{}", root.message);
-    }
-    match config.transport {
-        config::TransportKind::Stdio => stdio::serve_stdio(server).await,
-        #[cfg(feature = "http")]
-        config::TransportKind::Http => http::serve_configured(server, config).await,
-        #[cfg(not(feature = "http"))]
-        config::TransportKind::Http => Err(ServeError::Config(
-            "MCP_TRANSPORT=http needs the `http` feature of mcp-secure".into(),
-        )),
-    }
 }
 
 /// Everything a secured server needs, in one import.

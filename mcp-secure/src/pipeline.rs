@@ -135,7 +135,14 @@ fn refuse(
     denial: &Denial,
     started: Instant,
 ) -> Result<CallToolResponse, ErrorData> {
-    audit::denied(policy.name, principal, denial, started.elapsed());
+    audit::decision(&audit::Decision {
+        tool: policy.name,
+        principal,
+        denial: Some(denial),
+        tool_error: false,
+        elapsed: started.elapsed(),
+        stage: audit::Stage::Pipeline,
+    });
     Ok(denial.to_tool_error().into_result().into())
 }
 
@@ -228,7 +235,7 @@ async fn run<S: SecureServer>(
         .catch_unwind()
         .await
         .unwrap_or_else(|_| {
-            tracing::error!(target: audit::TARGET, event = "tool_panic", tool = policy.name, "tool panicked");
+            audit::tool_panicked(policy.name);
             Outcome::Failed(crate::error::ToolError::internal("the tool panicked"))
         });
     let (mut result, redactions) = match outcome {
@@ -262,11 +269,13 @@ async fn run<S: SecureServer>(
     if redactions > 0 {
         audit::redacted(policy.name, &principal, redactions);
     }
-    audit::allowed(
-        policy.name,
-        &principal,
-        started.elapsed(),
-        result.is_error == Some(true),
-    );
+    audit::decision(&audit::Decision {
+        tool: policy.name,
+        principal: Some(&principal),
+        denial: None,
+        tool_error: result.is_error == Some(true),
+        elapsed: started.elapsed(),
+        stage: audit::Stage::Pipeline,
+    });
     Ok(result.into())
 }

@@ -34,7 +34,7 @@ impl AuthMethod {
 }
 
 /// Which identity rate limits are counted against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum RateKeyBy {
     /// The subject (`sub`): one budget per user, whatever client they use.

@@ -28,6 +28,7 @@ struct Inner {
     redactor: Redactor,
     max_input_bytes: usize,
     visibility: ToolVisibility,
+    config_fingerprint: Option<u64>,
 }
 
 /// The runtime side of a secured server. Cheap to clone (an `Arc`).
@@ -77,6 +78,11 @@ impl Security {
     pub fn tool_visibility(&self) -> ToolVisibility {
         self.inner.visibility
     }
+
+    /// The digest of the configuration this was built from ([`crate::SecureConfig::security`]).
+    pub(crate) fn config_fingerprint(&self) -> Option<u64> {
+        self.inner.config_fingerprint
+    }
 }
 
 impl Default for Security {
@@ -109,6 +115,7 @@ pub struct SecurityBuilder {
     key_masking: bool,
     visibility: ToolVisibility,
     sweep_every: Duration,
+    config_fingerprint: Option<u64>,
 }
 
 impl Default for SecurityBuilder {
@@ -122,6 +129,7 @@ impl Default for SecurityBuilder {
             key_masking: true,
             visibility: ToolVisibility::Permitted,
             sweep_every: Duration::from_secs(60),
+            config_fingerprint: None,
         }
     }
 }
@@ -197,6 +205,12 @@ impl SecurityBuilder {
         self
     }
 
+    /// Records the configuration this builder comes from.
+    pub(crate) fn config_fingerprint(mut self, fingerprint: u64) -> Self {
+        self.config_fingerprint = Some(fingerprint);
+        self
+    }
+
     /// Builds the configuration. Secrets too short to match safely are skipped with a
     /// warning (the warning names no value).
     pub fn build(self) -> Security {
@@ -222,6 +236,7 @@ impl SecurityBuilder {
                 redactor,
                 max_input_bytes: self.max_input_bytes,
                 visibility: self.visibility,
+                config_fingerprint: self.config_fingerprint,
             }),
         }
     }

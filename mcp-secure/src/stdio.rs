@@ -1,9 +1,10 @@
 //! Serving over stdio with a local principal.
 //!
 //! The caller of a stdio server is whoever launched the process. Its scopes come from
-//! `MCP_STDIO_SCOPES` (space separated, strict RFC 6749 syntax); when unset, the local caller
-//! holds every scope the server declares, and the server says so on stderr at start.
-//! `MCP_STDIO_SUBJECT` names the caller in audit events (default `local`).
+//! `stdio.scopes` (`MCP_STDIO_SCOPES`: space separated, strict RFC 6749 syntax); when unset,
+//! the local caller holds every scope the server declares, and the server says so on stderr
+//! at start. `stdio.subject` (`MCP_STDIO_SUBJECT`) names the caller in audit events (default
+//! `local`).
 
 use std::future::Future;
 
@@ -14,12 +15,8 @@ use rmcp::{
     transport::{Transport, async_rw::AsyncRwTransport},
 };
 
-use crate::{SecureServer, ServeError, principal::Principal, scope::ScopeSet};
+use crate::{SecureServer, ServeError, config::StdioSettings, principal::Principal};
 
-/// Environment variable holding the local caller's scopes.
-pub const SCOPES_ENV: &str = "MCP_STDIO_SCOPES";
-/// Environment variable naming the local caller.
-pub const SUBJECT_ENV: &str = "MCP_STDIO_SUBJECT";
 /// Longest JSON-RPC line accepted on stdin (longer lines are dropped by rmcp).
 pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -69,47 +66,30 @@ where
     }
 }
 
-/// Writes a start-up notice to stderr (through `tracing` when a subscriber is installed).
-fn notice(message: &str) {
-    if tracing::dispatcher::has_been_set() {
-        tracing::warn!(target: crate::audit::TARGET, "{message}");
-    } else {
-        eprintln!("mcp-secure: {message}");
-    }
-}
-
-/// The local principal for server `S`, from `MCP_STDIO_SCOPES` and `MCP_STDIO_SUBJECT`.
-pub fn local_principal<S: SecureServer>() -> Result<Principal, ServeError> {
-    let subject = std::env::var(SUBJECT_ENV).unwrap_or_else(|_| "local".to_owned());
-    let scopes = match std::env::var(SCOPES_ENV) {
-        Ok(list) => ScopeSet::parse(&list).map_err(|source| ServeError::Scopes {
-            variable: SCOPES_ENV,
-            source,
-        })?,
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(ServeError::Config(format!(
-                "{SCOPES_ENV} is not valid UTF-8"
-            )));
-        }
-        Err(std::env::VarError::NotPresent) => {
+/// The local principal for server `S` as `settings` say (`MCP_STDIO_SCOPES`,
+/// `MCP_STDIO_SUBJECT`): without scopes, every scope the server declares, said in a notice.
+pub fn local_principal<S: SecureServer>(settings: &StdioSettings) -> Principal {
+    let scopes = match &settings.scopes {
+        Some(scopes) => scopes.clone(),
+        None => {
             let all = S::server_policy().declared_scopes();
-            notice(&format!(
-                "{SCOPES_ENV} is not set: the local caller holds every scope this server declares ({all}); \
-                 set {SCOPES_ENV} to grant fewer"
+            crate::logging::notice(&format!(
+                "MCP_STDIO_SCOPES is not set: the local caller holds every scope this server declares ({all}); \
+                 set MCP_STDIO_SCOPES to grant fewer"
             ));
             all
         }
     };
-    Ok(Principal::local(subject, scopes))
+    Principal::local(settings.subject.clone(), scopes)
 }
 
 /// Serves `server` over stdin/stdout with the local principal, until stdin closes.
-pub async fn serve_stdio<S>(server: S) -> Result<(), ServeError>
+pub async fn serve_stdio<S>(server: S, settings: &StdioSettings) -> Result<(), ServeError>
 where
     S: SecureServer + ServerHandler,
 {
     S::secure_tool_router().map_err(ServeError::Router)?;
-    let principal = local_principal::<S>()?;
+    let principal = local_principal::<S>(settings);
     let (read, write) = rmcp::transport::stdio_pipes();
     let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(read, write)
         .with_max_line_length(MAX_LINE_BYTES);

@@ -45,7 +45,8 @@ pub enum DiscoveryError {
     /// Neither metadata document could be fetched.
     #[error(
         "could not fetch the authorization server metadata from {tried} ({reason}); \
-         check OAUTH_ISSUER, or skip the check for air-gapped starts"
+         check OAUTH_ISSUER, or set OAUTH_SKIP_METADATA_CHECK=true for air-gapped starts \
+         (with OAUTH_JWKS_URL or OAUTH_JWKS_FILE)"
     )]
     Unreachable {
         /// The URLs tried.

@@ -65,13 +65,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let config_path = args.config.or_else(|| {
-        std::env::var("MCP_CONFIG")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-    });
-    let loaded = SecureConfig::load_file(config_path.as_deref(), &[]);
+    // Without --config, the loader reads the file MCP_CONFIG names, as the server does.
+    let loaded = match args.config {
+        Some(path) => SecureConfig::loader().file(path).load(),
+        None => SecureConfig::loader().load(),
+    };
     let mut options = if args.offline {
         check::CheckOptions::default()
     } else {

@@ -47,11 +47,52 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    ServeError,
-    auth::{Algorithm, SigningKey},
+    auth::{Algorithm, SigningKey, keys::SigningKeyError},
+    config::{DevAlgorithm, DevApproval, DevAuthSettings},
     redact::SecretString,
     scope::ScopeSet,
 };
+
+/// The development authorization server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevAuthError {
+    /// A setting is out of range.
+    #[error("development authorization server: {0}")]
+    Config(#[from] DevAuthConfigError),
+    /// A non-loopback address without [`DevAuthConfig::allow_non_loopback`].
+    #[error(
+        "the development authorization server only binds loopback addresses, not {0}; \
+         use a real identity provider outside development"
+    )]
+    NotLoopback(SocketAddr),
+    /// The key file holds no usable key of the configured algorithm.
+    #[error("dev key file {path} does not hold a base64 PKCS#8 {alg} key (MCP_DEV_AUTH_KEY_FILE)")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// The algorithm expected.
+        alg: &'static str,
+    },
+    /// The signing key could not be made.
+    #[error("development authorization server: {0}")]
+    Key(#[from] SigningKeyError),
+    /// Binding or writing the key file failed.
+    #[error("development authorization server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// [`approve_headless`] did not get a redirect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApproveError {
+    /// The authorization endpoint could not be reached.
+    #[error("the authorization endpoint is unreachable")]
+    Unreachable,
+    /// It answered without a redirect.
+    #[error("the authorization endpoint answered {0} without a redirect")]
+    NoRedirect(u16),
+}
 
 /// A user of the development server and the scopes it may be granted.
 #[derive(Debug, Clone)]
@@ -285,45 +326,34 @@ pub struct DevAuthServer {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn load_or_create_key(config: &DevAuthConfig) -> Result<SigningKey, ServeError> {
+fn load_or_create_key(config: &DevAuthConfig) -> Result<SigningKey, DevAuthError> {
     use base64::{Engine, engine::general_purpose::STANDARD};
     let kid = |der: &[u8]| {
         let h = store::hash(&STANDARD.encode(der));
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h[..12])
     };
     let Some(path) = &config.key_file else {
-        let key = SigningKey::generate(config.alg, "dev")
-            .map_err(|e| ServeError::Config(format!("dev authorization server: {e}")))?;
+        let key = SigningKey::generate(config.alg, "dev")?;
         let kid = kid(key.to_pkcs8());
-        return SigningKey::from_pkcs8(config.alg, kid, key.to_pkcs8())
-            .map_err(|e| ServeError::Config(format!("dev authorization server: {e}")));
+        return Ok(SigningKey::from_pkcs8(config.alg, kid, key.to_pkcs8())?);
     };
     if let Ok(text) = std::fs::read_to_string(path) {
-        let der = STANDARD.decode(text.trim()).map_err(|_| {
-            ServeError::Config(format!(
-                "dev key file {} is not base64 PKCS#8",
-                path.display()
-            ))
-        })?;
+        let bad = || DevAuthError::KeyFile {
+            path: path.clone(),
+            alg: crate::auth::keys::alg_name(config.alg),
+        };
+        let der = STANDARD.decode(text.trim()).map_err(|_| bad())?;
         let kid = kid(&der);
-        return SigningKey::from_pkcs8(config.alg, kid, &der).map_err(|_| {
-            ServeError::Config(format!(
-                "dev key file {} does not hold a {} key",
-                path.display(),
-                crate::auth::keys::alg_name(config.alg)
-            ))
-        });
+        return SigningKey::from_pkcs8(config.alg, kid, &der).map_err(|_| bad());
     }
-    let key = SigningKey::generate(config.alg, "dev")
-        .map_err(|e| ServeError::Config(format!("dev authorization server: {e}")))?;
+    let key = SigningKey::generate(config.alg, "dev")?;
     let encoded = STANDARD.encode(key.to_pkcs8());
     write_private(path, &encoded)?;
     let kid = kid(key.to_pkcs8());
-    SigningKey::from_pkcs8(config.alg, kid, key.to_pkcs8())
-        .map_err(|e| ServeError::Config(format!("dev authorization server: {e}")))
+    Ok(SigningKey::from_pkcs8(config.alg, kid, key.to_pkcs8())?)
 }
 
-fn write_private(path: &std::path::Path, contents: &str) -> Result<(), ServeError> {
+fn write_private(path: &std::path::Path, contents: &str) -> Result<(), std::io::Error> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -339,19 +369,14 @@ fn write_private(path: &std::path::Path, contents: &str) -> Result<(), ServeErro
 
 impl DevAuthServer {
     /// Starts the server on `listener`. Refuses a non-loopback address unless allowed.
-    pub async fn start(config: DevAuthConfig, listener: TcpListener) -> Result<Self, ServeError> {
+    pub async fn start(config: DevAuthConfig, listener: TcpListener) -> Result<Self, DevAuthError> {
         crate::auth::install_crypto_provider();
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() && !config.allow_non_loopback {
-            return Err(ServeError::Config(format!(
-                "the development authorization server only binds loopback addresses, not {addr}; \
-                 use a real identity provider outside development"
-            )));
+            return Err(DevAuthError::NotLoopback(addr));
         }
         if config.resources.is_empty() {
-            return Err(ServeError::Config(
-                DevAuthConfigError::NoResources.to_string(),
-            ));
+            return Err(DevAuthConfigError::NoResources.into());
         }
         let key = load_or_create_key(&config)?;
         let issuer = format!("http://{addr}");
@@ -437,60 +462,52 @@ impl DevAuthServer {
     }
 }
 
-/// Starts the development server configured from the environment, for `resource`:
-///
-/// | variable | meaning |
-/// |---|---|
-/// | `MCP_DEV_AUTH_ADDR` | listen address (default `127.0.0.1:9000`, loopback only) |
-/// | `MCP_DEV_AUTH_USERS` | `name=scope scope;name=scope` (default: `developer` with every declared scope) |
-/// | `MCP_DEV_AUTH_APPROVAL` | `consent` (default: a page to approve each authorization) or `auto` |
-/// | `MCP_DEV_AUTH_KEY_FILE` | keep the signing key in this file |
-/// | `MCP_DEV_AUTH_ALG` | `RS256` (default), `ES256` or `EdDSA` |
-pub async fn start_from_env(
+impl DevAuthConfig {
+    /// The configuration `settings` describe (`security.dev_auth`, `MCP_DEV_AUTH_*`), issuing
+    /// tokens for `resource` to the server with `policy`: without configured users, one
+    /// `developer` with every scope the server declares.
+    pub fn from_settings(
+        settings: &DevAuthSettings,
+        policy: &crate::ServerPolicy,
+        resource: &str,
+    ) -> Result<Self, DevAuthConfigError> {
+        let users = match &settings.users {
+            Some(users) => users
+                .iter()
+                .map(|u| DevUser {
+                    name: u.name.clone(),
+                    scopes: u.scopes.clone(),
+                })
+                .collect(),
+            None => vec![DevUser {
+                name: "developer".into(),
+                scopes: policy.declared_scopes(),
+            }],
+        };
+        let mut config = Self::new(resource, users)?.scopes_supported(policy.declared_scopes());
+        if settings.approval == DevApproval::Consent {
+            config = config.approval(Approval::Consent)?;
+        }
+        if let Some(path) = &settings.key_file {
+            config = config.key_file(path);
+        }
+        config.algorithm(match settings.alg {
+            DevAlgorithm::Rs256 => Algorithm::RS256,
+            DevAlgorithm::Es256 => Algorithm::ES256,
+            DevAlgorithm::EdDsa => Algorithm::EdDSA,
+        })
+    }
+}
+
+/// Starts the development server as `settings` say, for the server with `policy` at
+/// `resource`, on `settings.addr`.
+pub async fn start_configured(
+    settings: &DevAuthSettings,
     policy: &crate::ServerPolicy,
     resource: &str,
-) -> Result<DevAuthServer, ServeError> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let bad = |what: &str| ServeError::Config(what.to_owned());
-    let addr: SocketAddr = env("MCP_DEV_AUTH_ADDR")
-        .unwrap_or_else(|| "127.0.0.1:9000".into())
-        .parse()
-        .map_err(|_| bad("MCP_DEV_AUTH_ADDR must be an address like 127.0.0.1:9000"))?;
-    let users = match env("MCP_DEV_AUTH_USERS") {
-        Some(spec) => parse_users(&spec).map_err(|e| bad(&format!("MCP_DEV_AUTH_USERS: {e}")))?,
-        None => vec![DevUser {
-            name: "developer".into(),
-            scopes: policy.declared_scopes(),
-        }],
-    };
-    let mut config = DevAuthConfig::new(resource, users).map_err(|e| bad(&e.to_string()))?;
-    config = config.scopes_supported(policy.declared_scopes());
-    match env("MCP_DEV_AUTH_APPROVAL")
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("consent") => {
-            config = config
-                .approval(Approval::Consent)
-                .map_err(|e| bad(&e.to_string()))?;
-        }
-        Some("auto") => {}
-        Some(_) => return Err(bad("MCP_DEV_AUTH_APPROVAL must be `consent` or `auto`")),
-    }
-    if let Some(path) = env("MCP_DEV_AUTH_KEY_FILE") {
-        config = config.key_file(path);
-    }
-    if let Some(alg) = env("MCP_DEV_AUTH_ALG") {
-        let alg = match alg.as_str() {
-            "RS256" => Algorithm::RS256,
-            "ES256" => Algorithm::ES256,
-            "EdDSA" => Algorithm::EdDSA,
-            _ => return Err(bad("MCP_DEV_AUTH_ALG must be RS256, ES256 or EdDSA")),
-        };
-        config = config.algorithm(alg).map_err(|e| bad(&e.to_string()))?;
-    }
-    let listener = TcpListener::bind(addr).await?;
+) -> Result<DevAuthServer, DevAuthError> {
+    let config = DevAuthConfig::from_settings(settings, policy, resource)?;
+    let listener = TcpListener::bind(settings.addr).await?;
     let server = DevAuthServer::start(config, listener).await?;
     tracing::warn!(
         target: crate::audit::TARGET,
@@ -500,52 +517,20 @@ pub async fn start_from_env(
     Ok(server)
 }
 
-/// `alice=data:read data:write;bob=data:read`.
-fn parse_users(spec: &str) -> Result<Vec<DevUser>, String> {
-    let mut users = Vec::new();
-    for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-        let (name, scopes) = entry
-            .split_once('=')
-            .ok_or_else(|| "each user is `name=scope scope`".to_string())?;
-        let name = name.trim();
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-.@".contains(&b))
-        {
-            return Err("user names are 1-64 characters of A-Z a-z 0-9 _ - . @".into());
-        }
-        users.push(DevUser::new(name, scopes.trim()).map_err(|e| e.to_string())?);
-    }
-    if users.is_empty() {
-        return Err("no user given".into());
-    }
-    Ok(users)
-}
-
 /// Follows an authorization URL as a browser would, for an auto-approving server: returns the
 /// `Location` it redirects to (the client's callback with `code`, `state` and `iss`). For the
 /// tour and tests.
-pub async fn approve_headless(authorization_url: &str) -> Result<String, ServeError> {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|_| ServeError::Config("http client".into()))?;
+pub async fn approve_headless(authorization_url: &str) -> Result<String, ApproveError> {
+    let client = crate::auth::fetch_client(Duration::from_secs(10));
     let response = client
         .get(authorization_url)
         .send()
         .await
-        .map_err(|_| ServeError::Config("the authorization endpoint is unreachable".into()))?;
+        .map_err(|_| ApproveError::Unreachable)?;
     response
         .headers()
         .get(http::header::LOCATION)
         .and_then(|l| l.to_str().ok())
         .map(str::to_owned)
-        .ok_or_else(|| {
-            ServeError::Config(format!(
-                "the authorization endpoint answered {} without a redirect",
-                response.status()
-            ))
-        })
+        .ok_or_else(|| ApproveError::NoRedirect(response.status().as_u16()))
 }

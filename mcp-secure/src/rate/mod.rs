@@ -60,7 +60,7 @@ pub enum RateDecision {
 }
 
 /// What a shared store's limiter does when the store cannot answer in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum FailurePolicy {
     /// Refuse the call (`RATE_LIMITED`, "rate limiter unavailable") (default): a limit that

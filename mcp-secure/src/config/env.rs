@@ -1,0 +1,73 @@
+//! The environment overlay: every variable of the settings table overrides the file. A
+//! variable set to the empty string (or only spaces) counts as unset.
+
+use super::{
+    SecureConfig,
+    problem::Collector,
+    settings::{Raw, SETTINGS, refusal_message},
+};
+
+/// The variable naming the configuration file.
+pub const CONFIG_FILE_VAR: &str = "MCP_CONFIG";
+
+/// Applies every setting's variable from `env` to `config` (only those whose file key
+/// starts with `section`, when given).
+pub(crate) fn apply(
+    config: &mut SecureConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    section: Option<&str>,
+    c: &mut Collector,
+) {
+    for setting in SETTINGS {
+        let Some(var) = setting.env else { continue };
+        if section.is_some_and(|s| !setting.key.starts_with(s)) {
+            continue;
+        }
+        let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        if let Err(refusal) = (setting.apply)(config, Raw::Text(&value)) {
+            c.error(var, refusal_message(setting, refusal));
+        }
+    }
+}
+
+/// One environment variable the configuration reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnvVar {
+    /// The variable.
+    pub name: String,
+    /// The file key it overrides (`security.oauth.issuer`), if any.
+    pub file_key: Option<String>,
+    /// What it means.
+    pub doc: String,
+}
+
+/// Every environment variable the configuration reads, in documentation order: the
+/// configuration file, each setting's variable, and each default secret (with `NAME_FILE`).
+pub fn variables() -> Vec<EnvVar> {
+    let mut out = vec![EnvVar {
+        name: CONFIG_FILE_VAR.into(),
+        file_key: None,
+        doc: "the configuration file (JSON, or TOML by its `.toml` extension)".into(),
+    }];
+    out.extend(SETTINGS.iter().filter_map(|s| {
+        Some(EnvVar {
+            name: s.env?.to_owned(),
+            file_key: Some(s.file_path()),
+            doc: s.doc.to_owned(),
+        })
+    }));
+    for key in super::SecretKey::DEFAULTS {
+        out.push(EnvVar {
+            name: key.name().to_owned(),
+            file_key: None,
+            doc: format!(
+                "a secret (or `{}`): read into `SecretString`, masked in output and logs",
+                key.file_variable()
+            ),
+        });
+    }
+    out
+}

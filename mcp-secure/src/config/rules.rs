@@ -1,0 +1,186 @@
+//! The rules a loaded configuration must follow. Each broken rule is a problem with its fix;
+//! a deliberate relaxation is a warning (an error under `strict`).
+
+use super::{
+    RateStore, SecretKey, SecureConfig, TransportKind,
+    problem::{Collector, Problem, Severity},
+};
+
+/// Whether `url` names a loopback host.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Checks every rule, recording each broken one.
+pub(crate) fn check(config: &SecureConfig, c: &mut Collector) {
+    oauth(config, c);
+    transport(config, c);
+    rate_limit(config, c);
+}
+
+fn oauth(config: &SecureConfig, c: &mut Collector) {
+    let o = &config.oauth;
+    if !(900..=3600).contains(&o.token_ttl_seconds) {
+        c.error(
+            "security.oauth.token_ttl_seconds",
+            format!(
+                "{} s is outside 900-3600: access tokens should live 15 to 60 minutes; set a value in that range",
+                o.token_ttl_seconds
+            ),
+        );
+    }
+    if !o.pkce_required {
+        c.error(
+            "security.oauth.pkce_required",
+            "PKCE cannot be turned off: OAuth 2.1 and MCP require it (S256); set it to true",
+        );
+    }
+    if !o.refresh_rotation {
+        c.warning(
+            "security.oauth.refresh_rotation",
+            "refresh tokens are not rotated: acceptable only for sender-constrained refresh tokens; set it to true otherwise",
+        );
+    }
+    if o.leeway_seconds > 60 {
+        c.error(
+            "security.oauth.leeway_seconds",
+            "leeway above 60 s weakens expiry checks; set at most 60",
+        );
+    }
+    if o.allow_jwt_typ {
+        c.warning(
+            "security.oauth.allow_jwt_typ",
+            "tokens without typ at+jwt are accepted (RFC 9068 relaxation): an ID token of the same issuer and audience would pass",
+        );
+    }
+    if o.skip_metadata_check {
+        c.warning(
+            "security.oauth.skip_metadata_check",
+            "the authorization server's metadata (issuer, PKCE S256) is not checked at start",
+        );
+    }
+    for (key, url) in [
+        ("security.oauth.issuer", &o.issuer),
+        ("security.oauth.jwks_url", &o.jwks_url),
+        ("security.oauth.introspection_url", &o.introspection_url),
+    ] {
+        let Some(url) = url else { continue };
+        match url::Url::parse(url) {
+            Ok(u) if u.scheme() == "https" => {}
+            Ok(u) if u.scheme() == "http" && is_loopback(&u) => {}
+            Ok(u) if u.scheme() == "http" => c.error(
+                key,
+                "plain http is only allowed to a loopback address; use https",
+            ),
+            _ => c.error(key, "must be an absolute https URL"),
+        }
+    }
+}
+
+fn transport(config: &SecureConfig, c: &mut Collector) {
+    if config.transport != TransportKind::Http {
+        return;
+    }
+    let o = &config.oauth;
+    let dev_auth = config.dev_auth.enabled;
+    if !config.auth_required {
+        c.error(
+            "security.auth_required",
+            "authentication cannot be turned off over HTTP; set it to true (or use stdio)",
+        );
+    }
+    if dev_auth && o.issuer.is_some() {
+        c.error(
+            "MCP_DEV_AUTH",
+            "starts the development authorization server: unset OAUTH_ISSUER, or unset MCP_DEV_AUTH to use that issuer",
+        );
+    }
+    if o.issuer.is_none() && !dev_auth {
+        c.error(
+            "security.oauth.issuer",
+            "HTTP needs an authorization server: set OAUTH_ISSUER (or MCP_DEV_AUTH=true for the development server)",
+        );
+    }
+    if o.audience.is_none() && !dev_auth {
+        c.error(
+            "security.oauth.audience",
+            "HTTP needs this server's canonical resource URI, which tokens must name in `aud`: \
+             set OAUTH_AUDIENCE, e.g. https://mcp.example.com/mcp",
+        );
+    }
+    if !config.http.addr.ip().is_loopback() {
+        c.warning(
+            "security.http.addr",
+            "listening beyond loopback: put TLS in front of the server",
+        );
+    }
+}
+
+fn rate_limit(config: &SecureConfig, c: &mut Collector) {
+    let rl = &config.rate_limit;
+    if rl.per_minute == Some(0) {
+        c.error(
+            "security.rate_limit",
+            "a rate limit of 0 refuses every call; set a positive number or leave it unset",
+        );
+    }
+    if rl.store == RateStore::Redis {
+        #[cfg(feature = "redis")]
+        match config.secrets.get(SecretKey::REDIS_URL) {
+            None => c.error(
+                "REDIS_URL",
+                "the Redis rate-limit store needs REDIS_URL (or REDIS_URL_FILE) in the environment",
+            ),
+            Some(url) => {
+                if let Err(why) = crate::rate::RedisRateLimiter::check_url(url) {
+                    c.error("REDIS_URL", why);
+                }
+            }
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = SecretKey::REDIS_URL;
+            c.error(
+                "security.rate_limit.store",
+                "the Redis store needs the `redis` feature of mcp-secure",
+            );
+        }
+    }
+    if rl.timeout_ms == 0 || rl.timeout_ms > 5_000 {
+        c.error(
+            "security.rate_limit.timeout_ms",
+            "must be between 1 and 5000 ms",
+        );
+    }
+}
+
+/// Whether the effective user is root (uid 0), where that can be told.
+pub(crate) fn running_as_root() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+/// A warning (an error under `strict`) when running as root.
+pub(crate) fn root_problem(strict: bool) -> Option<Problem> {
+    running_as_root().then(|| Problem {
+        severity: if strict {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        key: "process".into(),
+        message: "running as root (uid 0): run the server as an unprivileged user".into(),
+    })
+}
