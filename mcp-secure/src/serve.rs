@@ -18,6 +18,9 @@ pub enum ServeError {
     /// The tool router could not be built.
     #[error(transparent)]
     Router(RouterError),
+    /// Redaction cannot work, so the server refuses to start (fail closed).
+    #[error(transparent)]
+    Redaction(#[from] crate::redact::PatternError),
     /// The configuration file or environment has problems (all of them are listed).
     #[error("{0}")]
     Configuration(ConfigError),

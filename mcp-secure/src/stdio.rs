@@ -89,6 +89,7 @@ where
     S: SecureServer + ServerHandler,
 {
     S::secure_tool_router().map_err(ServeError::Router)?;
+    crate::redact::ensure_compiled()?;
     let principal = local_principal::<S>(settings);
     let (read, write) = rmcp::transport::stdio_pipes();
     let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(read, write)

@@ -28,8 +28,15 @@
 //! It binds loopback only unless [`DevAuthConfig::allow_non_loopback`] is set. It keeps
 //! everything in memory (bounded): it is not a production identity provider.
 
-mod endpoints;
+mod authorize;
+mod client_auth;
+mod consent;
+mod metadata;
+mod register;
+mod revoke;
 mod store;
+mod token;
+mod web;
 
 use std::{
     fmt,
@@ -395,7 +402,7 @@ impl DevAuthServer {
                         name: client.id.clone(),
                         redirect_uris: Vec::new(),
                         secret_hash: Some(store::secret_hash(&client.secret)),
-                        grant_types: vec!["client_credentials".into()],
+                        grant_types: vec![store::GrantType::ClientCredentials],
                         scopes: client.scopes.clone(),
                     },
                 );
@@ -404,18 +411,15 @@ impl DevAuthServer {
         let router = Router::new()
             .route(
                 "/.well-known/oauth-authorization-server",
-                get(endpoints::metadata),
+                get(metadata::metadata),
             )
-            .route(
-                "/.well-known/openid-configuration",
-                get(endpoints::metadata),
-            )
-            .route("/jwks", get(endpoints::jwks))
-            .route("/register", post(endpoints::register))
-            .route("/authorize", get(endpoints::authorize))
-            .route("/authorize/decision", post(endpoints::decision))
-            .route("/token", post(endpoints::token))
-            .route("/revoke", post(endpoints::revoke))
+            .route("/.well-known/openid-configuration", get(metadata::metadata))
+            .route("/jwks", get(metadata::jwks))
+            .route("/register", post(register::register))
+            .route("/authorize", get(authorize::authorize))
+            .route("/authorize/decision", post(consent::decision))
+            .route("/token", post(token::token))
+            .route("/revoke", post(revoke::revoke))
             .with_state(shared);
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();

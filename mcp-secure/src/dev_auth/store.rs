@@ -41,6 +41,61 @@ pub(super) fn hash(value: &str) -> [u8; 32] {
     out
 }
 
+/// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClientAuthMethod {
+    /// A public client.
+    None,
+    /// HTTP Basic with the client secret.
+    ClientSecretBasic,
+    /// The client secret in the form body.
+    ClientSecretPost,
+}
+
+impl ClientAuthMethod {
+    pub(super) const ALL: &[Self] = &[Self::None, Self::ClientSecretBasic, Self::ClientSecretPost];
+
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|m| m.as_str() == s)
+    }
+}
+
+/// An OAuth grant type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub(super) const ALL: &[Self] = &[
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+    ];
+
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|g| g.as_str() == s)
+    }
+}
+
 /// A registered client.
 #[derive(Debug, Clone)]
 pub(super) struct Client {
@@ -48,7 +103,7 @@ pub(super) struct Client {
     pub redirect_uris: Vec<String>,
     /// `None` for public clients (`token_endpoint_auth_method: none`).
     pub secret_hash: Option<[u8; 32]>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// For confidential clients: the scopes `client_credentials` may grant.
     pub scopes: ScopeSet,
 }

@@ -12,10 +12,13 @@
 //! and `Origin` validation (DNS rebinding), caps on header and body sizes, a header-read
 //! timeout, per-address throttling of failed authentications (429), graceful shutdown.
 
+mod bearer;
 mod challenge;
-pub mod layer;
+mod guard;
 mod metadata;
+mod precheck;
 pub mod setup;
+mod throttle;
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -249,6 +252,14 @@ fn normalize_origin(origin: &str) -> Option<String> {
     Some(out)
 }
 
+/// The client's address, when the server was given it (`ConnectInfo`).
+fn client_ip(request: &axum::extract::Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 /// A running HTTP server.
 #[derive(Debug)]
 pub struct RunningHttpServer {
@@ -314,6 +325,7 @@ where
     /// [`HttpServer::serve`].
     pub fn router(&self, shutdown: CancellationToken) -> Result<Router, ServeError> {
         S::secure_tool_router().map_err(ServeError::Router)?;
+        crate::redact::ensure_compiled()?;
         let config = &self.config;
         let allowed_hosts = config.allowed_host_list();
         let mut rmcp_config = StreamableHttpServerConfig::default()
@@ -347,10 +359,10 @@ where
             )
         };
         let policy = S::server_policy();
-        let auth = layer::AuthState::new(self.validator.clone(), policy, config);
+        let auth = bearer::AuthState::new(self.validator.clone(), policy, config);
         let mcp = mcp.layer(axum::middleware::from_fn_with_state(
             Arc::new(auth),
-            layer::authenticate,
+            bearer::authenticate,
         ));
 
         let metadata = Arc::new(ProtectedResourceMetadata::for_server(policy, config));
@@ -364,13 +376,13 @@ where
             let metadata = metadata.clone();
             app = app.route(&path, get(move || metadata::serve(metadata.clone())));
         }
-        let guard = Arc::new(layer::RequestGuard::new(
+        let guard = Arc::new(guard::RequestGuard::new(
             allowed_hosts,
             config.allowed_origins.clone(),
         ));
         Ok(app
             .fallback(|| async { http::StatusCode::NOT_FOUND })
-            .layer(axum::middleware::from_fn_with_state(guard, layer::guard)))
+            .layer(axum::middleware::from_fn_with_state(guard, guard::guard)))
     }
 
     /// Serves on `listener` until the returned handle is shut down.

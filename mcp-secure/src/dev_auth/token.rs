@@ -1,0 +1,365 @@
+//! The token endpoint: the authorization code grant (PKCE S256), refresh token rotation with
+//! reuse detection, and client credentials.
+
+use std::{collections::HashMap, sync::Arc, time::Instant};
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::json;
+
+use super::{
+    Shared,
+    client_auth::{Caller, authenticate_client},
+    consent::CONSENT_TTL,
+    store::{self, Family, GrantType, MAX_ENTRIES, Refresh, UsedCode, random_token},
+    web::{oauth_error, parse_params},
+};
+use crate::{audit, auth::now_unix, scope::ScopeSet};
+
+fn token_response(
+    s: &Shared,
+    user: &str,
+    client_id: &str,
+    scopes: &ScopeSet,
+    resource: &str,
+    refresh: Option<&str>,
+) -> Response {
+    let now = now_unix();
+    let ttl = s.config.access_token_ttl.as_secs();
+    let claims = json!({
+        "iss": s.issuer,
+        "sub": user,
+        "aud": resource,
+        "client_id": client_id,
+        "scope": scopes.to_string(),
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": random_token(),
+    });
+    let Ok(access_token) = s.key.sign(&claims, Some("at+jwt")) else {
+        return oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "token signing failed",
+        );
+    };
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": scopes.to_string(),
+    });
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = json!(refresh);
+    }
+    (
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        Json(body),
+    )
+        .into_response()
+}
+
+fn pkce_ok(verifier: &str, challenge: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    if !well_formed {
+        return false;
+    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    let computed = URL_SAFE_NO_PAD.encode(digest.as_ref());
+    aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes())
+        .is_ok()
+}
+
+fn invalid_grant(description: &'static str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+}
+
+/// The token endpoint.
+pub(super) async fn token(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(p) = parse_params(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed request (duplicate or oversized parameters)",
+        );
+    };
+    let caller = match authenticate_client(&s, &headers, &p) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let client_id = match &caller {
+        Caller::Public(id) | Caller::Confidential(id) => id.clone(),
+    };
+    match p.get("grant_type").and_then(|g| GrantType::parse(g)) {
+        Some(GrantType::AuthorizationCode) => code_grant(&s, &client_id, &p),
+        Some(GrantType::RefreshToken) => refresh_grant(&s, &client_id, &p),
+        Some(GrantType::ClientCredentials) => match caller {
+            Caller::Confidential(id) => client_credentials_grant(&s, &id, &p),
+            Caller::Public(_) => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                "client_credentials needs a confidential client",
+            ),
+        },
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
+        ),
+    }
+}
+
+fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Response {
+    let Some(code) = p.get("code") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code is required",
+        );
+    };
+    let code_hash = store::hash(code);
+    let code = {
+        let mut store = s.store();
+        store.sweep(CONSENT_TTL);
+        match store.codes.remove(&code_hash) {
+            Some(code) => code,
+            None => {
+                // A replayed code revokes what it issued (OAuth 2.1 §4.1.3).
+                if let Some(used) = store.used_codes.get(&code_hash).cloned() {
+                    store.revoke_family(&used.family);
+                    drop(store);
+                    tracing::warn!(target: audit::TARGET, event = "code_reuse", "an authorization code was presented twice; its tokens are revoked");
+                }
+                return invalid_grant("the code is invalid, expired or already used");
+            }
+        }
+    };
+    if code.expires <= Instant::now() {
+        return invalid_grant("the code expired");
+    }
+    if code.client_id != client_id {
+        return invalid_grant("the code was issued to another client");
+    }
+    if p.get("redirect_uri") != Some(&code.redirect_uri) {
+        return invalid_grant("redirect_uri does not match the authorization request");
+    }
+    let Some(verifier) = p.get("code_verifier") else {
+        return invalid_grant("code_verifier is required (PKCE)");
+    };
+    if !pkce_ok(verifier, &code.code_challenge) {
+        return invalid_grant("code_verifier does not match the code_challenge");
+    }
+    if p.get("resource").is_some_and(|r| *r != code.resource) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "resource differs from the authorization request",
+        );
+    }
+    let family = random_token();
+    let refresh = random_token();
+    {
+        let mut store = s.store();
+        if store.families.len() >= MAX_ENTRIES * 10 {
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "too many active grants",
+            );
+        }
+        store.families.insert(
+            family.clone(),
+            Family {
+                client_id: client_id.to_owned(),
+                user: code.user.clone(),
+                scopes: code.scopes.clone(),
+                resource: code.resource.clone(),
+                revoked: false,
+                expires: Instant::now() + s.config.refresh_token_ttl,
+            },
+        );
+        store.refresh.insert(
+            store::hash(&refresh),
+            Refresh {
+                family: family.clone(),
+                used: false,
+            },
+        );
+        store.used_codes.insert(
+            code_hash,
+            UsedCode {
+                family,
+                expires: code.expires,
+            },
+        );
+    }
+    tracing::info!(target: audit::TARGET, event = "token_issued", grant = "authorization_code", subject = %audit::Sanitized(&code.user), "dev authorization server issued tokens");
+    token_response(
+        s,
+        &code.user,
+        client_id,
+        &code.scopes,
+        &code.resource,
+        Some(&refresh),
+    )
+}
+
+fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Response {
+    let Some(presented) = p.get("refresh_token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is required",
+        );
+    };
+    let presented_hash = store::hash(presented);
+    let mut store = s.store();
+    store.sweep(CONSENT_TTL);
+    let Some(entry) = store.refresh.get(&presented_hash).cloned() else {
+        return invalid_grant("unknown refresh token");
+    };
+    let Some(family) = store.families.get(&entry.family).cloned() else {
+        return invalid_grant("the refresh token expired");
+    };
+    if family.client_id != client_id {
+        return invalid_grant("the refresh token was issued to another client");
+    }
+    if entry.used {
+        // Reuse: someone replayed a rotated-out token. Revoke the whole family.
+        store.revoke_family(&entry.family);
+        drop(store);
+        tracing::warn!(
+            target: audit::TARGET,
+            event = "refresh_token_reuse",
+            subject = %audit::Sanitized(&family.user),
+            "a used refresh token was presented; its whole family is revoked"
+        );
+        return invalid_grant("the refresh token was already used; the grant is revoked");
+    }
+    if family.revoked {
+        return invalid_grant("the grant was revoked");
+    }
+    let scopes = match requested_scopes(
+        p,
+        &family.scopes,
+        "a refresh may narrow the scope, never widen it",
+    ) {
+        Ok(scopes) => scopes,
+        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", why),
+    };
+    if p.get("resource").is_some_and(|r| *r != family.resource) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "resource differs from the original grant",
+        );
+    }
+    let next = random_token();
+    if let Some(e) = store.refresh.get_mut(&presented_hash) {
+        e.used = true;
+    }
+    store.refresh.insert(
+        store::hash(&next),
+        Refresh {
+            family: entry.family.clone(),
+            used: false,
+        },
+    );
+    drop(store);
+    token_response(
+        s,
+        &family.user,
+        client_id,
+        &scopes,
+        &family.resource,
+        Some(&next),
+    )
+}
+
+fn client_credentials_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Response {
+    let Some(client) = s.store().clients.get(client_id).cloned() else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
+    };
+    if !client.grant_types.contains(&GrantType::ClientCredentials) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "this client may not use client_credentials",
+        );
+    }
+    let Some(resource) = p.get("resource") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "the resource parameter (RFC 8707) is required",
+        );
+    };
+    if !s.config.resources.iter().any(|r| r == resource) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "tokens cannot be issued for that resource",
+        );
+    }
+    let scopes = match requested_scopes(
+        p,
+        &client.scopes,
+        "the client may not be granted that scope",
+    ) {
+        Ok(scopes) => scopes,
+        Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", why),
+    };
+    token_response(s, client_id, client_id, &scopes, resource, None)
+}
+
+/// The `scope` parameter of a token request, which may narrow `granted` but never widen it
+/// (all of `granted` when absent); otherwise the `invalid_scope` reason (`widened` for a
+/// wider request).
+fn requested_scopes(
+    p: &HashMap<String, String>,
+    granted: &ScopeSet,
+    widened: &'static str,
+) -> Result<ScopeSet, &'static str> {
+    match p.get("scope").map(|sc| ScopeSet::parse(sc)) {
+        None => Ok(granted.clone()),
+        Some(Ok(requested)) if requested.iter().all(|sc| granted.contains(sc)) => Ok(requested),
+        Some(Ok(_)) => Err(widened),
+        Some(Err(_)) => Err("scope is not a valid scope list"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256() {
+        // Challenge computed independently (Python hashlib + base64url).
+        let verifier = "dBjftJeZ4CVP-mJ92K1Kak-ecQ9QJg7JBvXKOOWE6zE";
+        let challenge = "QNbniYa10VjrcHJMQWxta2-d5t9Z9OvMkls_oB4ltvM";
+        assert!(pkce_ok(verifier, challenge));
+        assert!(!pkce_ok(
+            "dBjftJeZ4CVP-mJ92K1Kak-ecQ9QJg7JBvXKOOWE6zF",
+            challenge
+        ));
+        assert!(!pkce_ok("short", challenge));
+    }
+}

@@ -1,0 +1,243 @@
+//! The bearer-token layer: authenticates every request to the MCP endpoint, throttles
+//! addresses that keep failing, answers `401` challenges, attaches the [`Principal`], and
+//! runs the scope pre-check.
+
+use std::{net::IpAddr, sync::Arc};
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::json;
+
+use super::{HttpConfig, challenge::Challenge, client_ip, precheck, throttle::FailureThrottle};
+use crate::{
+    audit,
+    auth::{AuthFailure, TokenValidator},
+    policy::ServerPolicy,
+    principal::Principal,
+};
+
+/// State of the bearer-token layer.
+pub struct AuthState {
+    validator: Arc<dyn TokenValidator>,
+    pub(super) policy: &'static ServerPolicy,
+    resource_metadata: String,
+    throttle: FailureThrottle,
+    pub(super) max_body_bytes: usize,
+    scope_challenge: bool,
+}
+
+impl std::fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthState")
+            .field("validator", &self.validator)
+            .field("resource_metadata", &self.resource_metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthState {
+    pub(super) fn new(
+        validator: Arc<dyn TokenValidator>,
+        policy: &'static ServerPolicy,
+        config: &HttpConfig,
+    ) -> Self {
+        Self {
+            validator,
+            policy,
+            resource_metadata: config.resource_metadata_url(),
+            throttle: FailureThrottle::new(config.failure_limit),
+            max_body_bytes: config.max_body_bytes,
+            scope_challenge: config.scope_challenge,
+        }
+    }
+
+    fn unauthorized(&self, failure: Option<AuthFailure>) -> Response {
+        let challenge = Challenge {
+            resource_metadata: &self.resource_metadata,
+            error: failure.map(|_| "invalid_token"),
+            description: failure.map(AuthFailure::description),
+            scope: None,
+        };
+        let body = match failure {
+            Some(f) => json!({"error": "invalid_token", "error_description": f.description()}),
+            None => {
+                json!({"error": "unauthorized", "error_description": AuthFailure::MissingToken.description()})
+            }
+        };
+        (
+            StatusCode::UNAUTHORIZED,
+            [
+                (header::WWW_AUTHENTICATE, challenge.header_value()),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            axum::Json(body),
+        )
+            .into_response()
+    }
+
+    pub(super) fn forbidden(&self, scope: &str) -> Response {
+        let challenge = Challenge {
+            resource_metadata: &self.resource_metadata,
+            error: Some("insufficient_scope"),
+            description: Some("The access token lacks a scope this tool requires"),
+            scope: Some(scope),
+        };
+        (
+            StatusCode::FORBIDDEN,
+            [
+                (header::WWW_AUTHENTICATE, challenge.header_value()),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            axum::Json(json!({
+                "error": "insufficient_scope",
+                "error_description": "The access token lacks a scope this tool requires",
+                "scope": scope,
+            })),
+        )
+            .into_response()
+    }
+
+    fn throttled(&self, ip: IpAddr, wait: std::time::Duration) -> Response {
+        tracing::warn!(
+            target: audit::TARGET,
+            event = "auth_throttled",
+            client_ip = %ip,
+            "too many failed authentications from this address"
+        );
+        let secs = crate::error::retry_after_secs(wait);
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, HeaderValue::from(secs))],
+            axum::Json(json!({"error": "too_many_requests", "retry_after": secs})),
+        )
+            .into_response()
+    }
+
+    /// Records a refused credential: audit event, and a failure against the address.
+    fn refused(&self, failure: AuthFailure, ip: Option<IpAddr>) -> Response {
+        if let Some(ip) = ip {
+            self.throttle.record_failure(ip);
+        }
+        tracing::warn!(
+            target: audit::TARGET,
+            event = "auth_failure",
+            reason = failure.as_str(),
+            client_ip = %ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            "bearer token refused"
+        );
+        self.unauthorized(Some(failure))
+    }
+}
+
+/// The credential of `Authorization: Bearer <token>`, or why there is none.
+pub(super) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthFailure> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Ok(None),
+        (Some(v), None) => v,
+        // Two Authorization headers: ambiguous, refuse.
+        _ => return Err(AuthFailure::Malformed),
+    };
+    if value.len() > crate::auth::jwt::MAX_TOKEN_BYTES + 16 {
+        return Err(AuthFailure::TooLarge);
+    }
+    let value = value.to_str().map_err(|_| AuthFailure::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // Another scheme (Basic, …): treat as no bearer token.
+        return Ok(None);
+    }
+    // RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    let body = token.trim_end_matches('=');
+    let well_formed = !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    if well_formed {
+        Ok(Some(token))
+    } else {
+        Err(AuthFailure::Malformed)
+    }
+}
+
+/// Authenticates every request to the MCP endpoint and attaches the [`Principal`].
+pub(super) async fn authenticate(
+    State(state): State<Arc<AuthState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = client_ip(&request);
+    let token = bearer_token(request.headers());
+    if !matches!(token, Ok(None))
+        && let Some(ip) = ip
+        && let Some(wait) = state.throttle.blocked_for(ip)
+    {
+        // This address keeps presenting bad tokens: answer without spending a verification.
+        return state.throttled(ip, wait);
+    }
+    let token = match token {
+        Ok(Some(token)) => token,
+        Ok(None) => return state.unauthorized(None),
+        Err(failure) => return state.refused(failure, ip),
+    };
+    let principal: Principal = match state.validator.validate(token).await {
+        Ok(p) => p,
+        Err(failure) => return state.refused(failure, ip),
+    };
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(principal.clone());
+    let mut request = Request::from_parts(parts, body);
+    if state.scope_challenge && request.method() == Method::POST {
+        request = match precheck::check(&state, &principal, request).await {
+            Ok(request) => request,
+            Err(response) => return response,
+        };
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for a in auth {
+            h.append(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token(&headers(&[])), Ok(None));
+        assert_eq!(
+            bearer_token(&headers(&["Bearer abc.def-ghi_~+/=="])),
+            Ok(Some("abc.def-ghi_~+/=="))
+        );
+        assert_eq!(bearer_token(&headers(&["bearer abc"])), Ok(Some("abc")));
+        assert_eq!(bearer_token(&headers(&["Basic dXNlcjpwYXNz"])), Ok(None));
+        assert_eq!(
+            bearer_token(&headers(&["Bearer"])),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            bearer_token(&headers(&["Bearer a b"])),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            bearer_token(&headers(&["Bearer a", "Bearer b"])),
+            Err(AuthFailure::Malformed)
+        );
+        assert_eq!(
+            bearer_token(&headers(&["Bearer =="])),
+            Err(AuthFailure::Malformed)
+        );
+        let huge = format!("Bearer {}", "a".repeat(9000));
+        assert_eq!(bearer_token(&headers(&[&huge])), Err(AuthFailure::TooLarge));
+    }
+}

@@ -1,0 +1,265 @@
+//! [`Redactor`]: masks registered secret values, and the credential shapes of
+//! [`super::patterns`], in outgoing text, JSON values and tool results.
+
+use std::{
+    fmt,
+    sync::{Arc, RwLock},
+};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use serde_json::Value;
+
+use super::{ExposeSecret, MASK, MIN_SECRET_LEN, SecretString, log_redactor, patterns};
+
+#[derive(Default)]
+struct Matcher {
+    automaton: Option<AhoCorasick>,
+    /// The registered values, kept as secrets so the automaton can be rebuilt.
+    secrets: Vec<SecretString>,
+}
+
+/// Masks registered secret values and well-known credential shapes in outgoing text.
+/// Cheap to share; registration may happen at any time.
+pub struct Redactor {
+    matcher: RwLock<Arc<Matcher>>,
+    key_masking: bool,
+    /// Also register secrets with [`log_redactor`].
+    propagate: bool,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new(true)
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.current();
+        f.debug_struct("Redactor")
+            .field("secrets", &m.secrets.len())
+            .field("key_masking", &self.key_masking)
+            .finish()
+    }
+}
+
+/// A registered secret was too short to match safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("secret too short to redact by value (under {MIN_SECRET_LEN} characters)")]
+pub struct SecretTooShort;
+
+/// The forms of a secret that are masked: as is, JSON-escaped, percent-encoded, and for a
+/// connection string its password alone.
+fn forms_of(raw: &str, forms: &mut Vec<String>) {
+    forms.push(raw.to_owned());
+    let json = serde_json::to_string(raw).unwrap_or_default();
+    let json = json.trim_matches('"');
+    if json != raw {
+        forms.push(json.to_owned());
+    }
+    let encoded = percent_encode(raw);
+    if encoded != raw {
+        forms.push(encoded);
+    }
+    // A connection string's password is a secret on its own, wherever it shows up.
+    if let Ok(url) = url::Url::parse(raw)
+        && let Some(password) = url.password()
+    {
+        let decoded = url::form_urlencoded::parse(format!("p={password}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        for part in [password.to_owned(), decoded] {
+            if part.chars().count() >= MIN_SECRET_LEN && !forms.contains(&part) {
+                forms.push(part);
+            }
+        }
+    }
+}
+
+impl Redactor {
+    /// A redactor; `key_masking` also masks string values under credential-like keys in
+    /// structured output.
+    pub fn new(key_masking: bool) -> Self {
+        Self {
+            matcher: RwLock::new(Arc::new(Matcher::default())),
+            key_masking,
+            propagate: true,
+        }
+    }
+
+    /// The process-wide log redactor's own configuration.
+    pub(super) fn for_logs() -> Self {
+        Self {
+            matcher: RwLock::new(Arc::new(Matcher::default())),
+            key_masking: false,
+            propagate: false,
+        }
+    }
+
+    fn current(&self) -> Arc<Matcher> {
+        self.matcher
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Registers a secret value: from now on it is masked wherever it appears in output, also
+    /// JSON-escaped or percent-encoded.
+    pub fn register(&self, secret: &SecretString) -> Result<(), SecretTooShort> {
+        let value = secret.expose_secret();
+        if value.chars().count() < MIN_SECRET_LEN {
+            return Err(SecretTooShort);
+        }
+        if self.propagate {
+            let _ = log_redactor().register(secret);
+        }
+        let mut guard = self
+            .matcher
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.secrets.iter().any(|s| s.expose_secret() == value) {
+            return Ok(());
+        }
+        let mut secrets: Vec<SecretString> = guard.secrets.clone();
+        secrets.push(secret.clone());
+        let mut forms: Vec<String> = Vec::new();
+        for s in &secrets {
+            forms_of(s.expose_secret(), &mut forms);
+        }
+        // ASCII case-insensitive: an upper-cased secret is as good as the secret.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(true)
+            .build(&forms)
+            .ok();
+        // Wipe the temporary copies.
+        for f in &mut forms {
+            zeroize_string(f);
+        }
+        *guard = Arc::new(Matcher { automaton, secrets });
+        Ok(())
+    }
+
+    /// Compiles the pattern matchers now rather than on the first call that needs them.
+    pub fn warm_up(&self) {
+        let _ = patterns::ensure_compiled();
+    }
+
+    /// Number of registered secrets.
+    pub fn secret_count(&self) -> usize {
+        self.current().secrets.len()
+    }
+
+    /// Masks secrets in one string; `None` when nothing needed masking.
+    pub fn redact_str(&self, text: &str) -> Option<(String, usize)> {
+        let matcher = self.current();
+        let mut count = 0;
+        let mut out: Option<String> = None;
+        if let Some(ac) = &matcher.automaton
+            && ac.is_match(text)
+        {
+            let mut replaced = String::with_capacity(text.len());
+            ac.replace_all_with(text, &mut replaced, |_, _, dst| {
+                dst.push_str(MASK);
+                count += 1;
+                true
+            });
+            out = Some(replaced);
+        }
+        let mut current = out.unwrap_or_else(|| text.to_owned());
+        count += patterns::mask(&mut current);
+        (count > 0).then_some((current, count))
+    }
+
+    fn redact_string_in_place(&self, s: &mut String) -> usize {
+        match self.redact_str(s) {
+            Some((new, n)) => {
+                *s = new;
+                n
+            }
+            None => 0,
+        }
+    }
+
+    /// Masks secrets in a JSON value in place; returns how many were masked.
+    pub fn redact_value(&self, value: &mut Value) -> usize {
+        match value {
+            Value::String(s) => self.redact_string_in_place(s),
+            Value::Array(items) => items.iter_mut().map(|v| self.redact_value(v)).sum(),
+            Value::Object(map) => {
+                let mut n = 0;
+                for (key, v) in map.iter_mut() {
+                    if self.key_masking
+                        && patterns::is_sensitive_key(key)
+                        && matches!(v, Value::String(s) if !s.is_empty() && s != MASK)
+                    {
+                        *v = Value::String(MASK.to_owned());
+                        n += 1;
+                    } else {
+                        n += self.redact_value(v);
+                    }
+                }
+                n
+            }
+            _ => 0,
+        }
+    }
+
+    /// Masks secrets in a tool result (text, embedded text resources, structured content);
+    /// returns how many were masked.
+    pub fn redact_result(&self, result: &mut CallToolResult) -> usize {
+        let mut n = 0;
+        let mut structured_changed = false;
+        if let Some(structured) = &mut result.structured_content {
+            let m = self.redact_value(structured);
+            structured_changed = m > 0;
+            n += m;
+        }
+        // A single text block mirroring the structured content is re-rendered from the
+        // redacted value, so both forms agree.
+        if structured_changed
+            && let [ContentBlock::Text(text)] = result.content.as_mut_slice()
+            && serde_json::from_str::<serde::de::IgnoredAny>(&text.text).is_ok()
+            && let Some(structured) = &result.structured_content
+        {
+            text.text = structured.to_string();
+            return n;
+        }
+        for block in &mut result.content {
+            match block {
+                ContentBlock::Text(text) => n += self.redact_string_in_place(&mut text.text),
+                ContentBlock::Resource(embedded) => match &mut embedded.resource {
+                    ResourceContents::TextResourceContents { uri, text, .. } => {
+                        n += self.redact_string_in_place(text);
+                        n += self.redact_string_in_place(uri);
+                    }
+                    ResourceContents::BlobResourceContents { uri, .. } => {
+                        n += self.redact_string_in_place(uri);
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        n
+    }
+}
+
+pub(super) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn zeroize_string(s: &mut String) {
+    use secrecy::zeroize::Zeroize;
+    s.zeroize();
+}
