@@ -1,53 +1,247 @@
-//! Parsing of the attribute arguments: `#[secure_tool(...)]` and `#[secure_server(...)]`.
+//! The attribute arguments, parsed declaratively with `darling`: `#[secure_tool(...)]` and
+//! `#[secure_server(...)]`.
 //!
-//! Every problem is pushed to an [`Errors`] accumulator with the span of the offending token;
-//! parsing carries on past it so one compile shows every mistake.
+//! `darling` does the plumbing (one field per argument, flags, nested lists); hand-written
+//! `FromMeta` remains only where our messages are better: scope lists, rates, the positive
+//! integers, the hierarchy and the `security` field. Unknown and repeated arguments are found
+//! in a first pass ([`prescan`]), so their messages name the valid arguments and the likely
+//! typo in this crate's own words, and every mistake is reported at once.
 
+use darling::{
+    FromMeta,
+    ast::NestedMeta,
+    util::{Flag, SpannedValue},
+};
 use proc_macro2::{Span, TokenStream};
-use syn::{
-    Expr, ExprLit, ExprUnary, Ident, Lit, LitBool, LitStr, UnOp, meta::ParseNestedMeta,
-    parse::Parser, spanned::Spanned,
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitStr, UnOp, spanned::Spanned};
+
+use crate::{
+    errors::{Errors, backticked_list, did_you_mean},
+    scope,
 };
 
-use crate::errors::{Errors, backticked_list, did_you_mean};
+fn custom(span: Span, message: impl std::fmt::Display) -> darling::Error {
+    darling::Error::custom(message).with_span(&span)
+}
 
-/// A value with the span it was written at.
-pub(crate) struct At<T> {
-    pub value: T,
+/// Unwraps the invisible groups `macro_rules!` puts around expressions.
+fn ungroup(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(g) => ungroup(&g.expr),
+        e => e,
+    }
+}
+
+fn lit_str<'a>(expr: &'a Expr, key: &str, example: &str) -> darling::Result<&'a LitStr> {
+    match ungroup(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s),
+        other => Err(custom(
+            other.span(),
+            format!("`{key}` takes a string literal, e.g. `{example}`"),
+        )),
+    }
+}
+
+/// A scope list, checked against the RFC 6749 grammar (shared with the runtime).
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeList {
+    pub scopes: Vec<String>,
     pub span: Span,
 }
 
-/// The time unit of a rate: calls per `seconds`.
-#[derive(Clone, Copy)]
+impl FromMeta for ScopeList {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        let lit = lit_str(expr, "scopes", "scopes = \"data:read data:write\"")?;
+        let mut errors = Errors::default();
+        let scopes = scope::parse_scope_list(lit, &mut errors);
+        match errors.into_error() {
+            Some(e) => Err(e.into()),
+            None => Ok(Self {
+                scopes,
+                span: lit.span(),
+            }),
+        }
+    }
+}
+
+/// The time unit of a rate: calls per `period_secs`.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Rate {
     pub count: u32,
     pub period_secs: u64,
 }
 
-#[derive(Default)]
+const RATE_HELP: &str = "`rate = 100` (calls per minute) or a string `\"COUNT/UNIT\"` \
+                         such as `\"10/s\"`, `\"100/min\"`, `\"500/h\"` or `\"1000/d\"`";
+
+/// A positive integer literal that fits `T`, or an error naming `key`.
+fn positive_int<T>(expr: &Expr, key: &str, what: &str) -> darling::Result<T>
+where
+    T: std::str::FromStr + Default + PartialEq,
+    T::Err: std::fmt::Display,
+{
+    match ungroup(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) if i.base10_digits().starts_with('-') => Err(custom(
+            i.span(),
+            format!("`{key}` cannot be negative; give a positive integer ({what})"),
+        )),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => match i.base10_parse::<T>() {
+            Ok(v) if v == T::default() => Err(custom(
+                i.span(),
+                format!("`{key}` must be at least 1 ({what})"),
+            )),
+            Ok(v) => Ok(v),
+            Err(_) => Err(custom(i.span(), format!("`{key}` is too large ({what})"))),
+        },
+        e @ Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => Err(custom(
+            e.span(),
+            format!("`{key}` cannot be negative; give a positive integer ({what})"),
+        )),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => Err(custom(
+            f.span(),
+            format!("`{key}` must be a whole number, not `{f}` ({what})"),
+        )),
+        other => Err(custom(
+            other.span(),
+            format!("`{key}` takes a positive integer literal ({what})"),
+        )),
+    }
+}
+
+fn rate_from_text(s: &LitStr) -> darling::Result<Rate> {
+    use mcp_secure_core::rate::{RATE_UNITS, RateError, parse_rate};
+    let text = s.value();
+    match parse_rate(&text) {
+        Ok(r) => Ok(Rate {
+            count: r.count,
+            period_secs: r.period_secs,
+        }),
+        Err(RateError::NoUnit) => Err(custom(
+            s.span(),
+            format!(
+                "`rate = \"{}\"` has no unit; write {RATE_HELP}",
+                text.escape_default()
+            ),
+        )),
+        Err(RateError::NotPositive) => Err(custom(
+            s.span(),
+            format!("`rate` must be at least 1 call; write {RATE_HELP}"),
+        )),
+        Err(RateError::TooLarge) => Err(custom(
+            s.span(),
+            "`rate` count is too large (at most 4294967295)",
+        )),
+        Err(RateError::NotANumber) => {
+            let count = text.split_once('/').map_or("", |(c, _)| c).trim();
+            Err(custom(
+                s.span(),
+                format!(
+                    "`rate` count `{}` is not a whole number; write {RATE_HELP}",
+                    count.escape_default()
+                ),
+            ))
+        }
+        Err(_) => {
+            let unit = text.split_once('/').map_or("", |(_, u)| u).trim();
+            let names: Vec<&str> = RATE_UNITS.iter().map(|(n, _)| *n).collect();
+            let hint = match did_you_mean(unit, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? "),
+                None => String::new(),
+            };
+            Err(custom(
+                s.span(),
+                format!(
+                    "unknown rate unit `{}`; {hint}use one of {}",
+                    unit.escape_default(),
+                    backticked_list(&names)
+                ),
+            ))
+        }
+    }
+}
+
+impl FromMeta for Rate {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        if let Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) = ungroup(expr)
+        {
+            return rate_from_text(s);
+        }
+        let count = positive_int::<u32>(expr, "rate", "calls per minute")?;
+        Ok(Self {
+            count,
+            period_secs: 60,
+        })
+    }
+}
+
+/// `burst = N`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Burst(pub u32);
+
+impl FromMeta for Burst {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        positive_int(expr, "burst", "calls allowed at once").map(Self)
+    }
+}
+
+/// `max_input_bytes = N`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MaxInputBytes(pub u64);
+
+impl FromMeta for MaxInputBytes {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        positive_int(expr, "max_input_bytes", "bytes of JSON arguments").map(Self)
+    }
+}
+
+/// A string literal kept with its span.
+#[derive(Debug, Clone)]
+pub(crate) struct Str(pub LitStr);
+
+impl FromMeta for Str {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        lit_str(expr, "this argument", "name = \"...\"")
+            .cloned()
+            .map(Self)
+    }
+}
+
+/// `annotations(read_only_hint = true, ..)`.
+#[derive(Debug, Clone, Default, FromMeta)]
+#[darling(default)]
 pub(crate) struct Annotations {
-    pub title: Option<LitStr>,
-    pub read_only_hint: Option<LitBool>,
-    pub destructive_hint: Option<LitBool>,
-    pub idempotent_hint: Option<LitBool>,
-    pub open_world_hint: Option<LitBool>,
+    pub title: Option<Str>,
+    pub read_only_hint: Option<syn::LitBool>,
+    pub destructive_hint: Option<syn::LitBool>,
+    pub idempotent_hint: Option<syn::LitBool>,
+    pub open_world_hint: Option<syn::LitBool>,
 }
 
 /// `#[secure_tool(...)]`, as written.
-#[derive(Default)]
-pub(crate) struct ToolArgs {
-    pub scopes: Option<At<Vec<String>>>,
-    pub public: Option<Span>,
-    pub rate: Option<At<Rate>>,
-    pub burst: Option<At<u32>>,
-    pub max_input_bytes: Option<At<u64>>,
-    pub name: Option<LitStr>,
-    pub title: Option<LitStr>,
-    pub description: Option<LitStr>,
+#[derive(Debug, Default, FromMeta)]
+#[darling(default)]
+pub(crate) struct ToolAttr {
+    pub scopes: Option<ScopeList>,
+    pub public: Flag,
+    pub rate: Option<SpannedValue<Rate>>,
+    pub burst: Option<Burst>,
+    pub max_input_bytes: Option<MaxInputBytes>,
+    pub name: Option<Str>,
+    pub title: Option<Str>,
+    pub description: Option<Str>,
     pub annotations: Option<Annotations>,
-    /// An unknown key was given: the access-rule check is skipped, since the unknown key is
-    /// most likely a misspelt `scopes` or `public` already reported.
-    pub had_unknown: bool,
 }
 
 pub(crate) const TOOL_KEYS: &[&str] = &[
@@ -62,23 +256,70 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "max_input_bytes",
 ];
 
-const ANNOTATION_KEYS: &[&str] = &[
-    "title",
-    "read_only_hint",
-    "destructive_hint",
-    "idempotent_hint",
-    "open_world_hint",
-];
+/// `"admin:full > data:write > data:read"`, or several such chains in an array.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hierarchy {
+    /// `(higher, lower)` edges, with the span of the chain each came from.
+    pub chains: Vec<(Vec<(String, String)>, Span)>,
+}
+
+impl FromMeta for Hierarchy {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        let example = "hierarchy = \"admin:full > data:write > data:read\"";
+        let items: Vec<&Expr> = match ungroup(expr) {
+            Expr::Array(array) => array.elems.iter().collect(),
+            other => vec![other],
+        };
+        let mut out = Self::default();
+        let mut errors = darling::Error::accumulator();
+        for item in items {
+            let Some(lit) = errors.handle(lit_str(item, "hierarchy", example)) else {
+                continue;
+            };
+            let mut local = Errors::default();
+            let edges = scope::parse_chain(lit, &mut local);
+            if let Some(e) = local.into_error() {
+                errors.push(e.into());
+            }
+            out.chains.push((edges, lit.span()));
+        }
+        errors.finish_with(out)
+    }
+}
+
+/// `security = field`: the field holding the server's `Security`.
+#[derive(Debug, Clone)]
+pub(crate) struct SecurityField(pub Ident);
+
+impl FromMeta for SecurityField {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match ungroup(expr) {
+            Expr::Path(p) if p.path.get_ident().is_some() => p
+                .path
+                .get_ident()
+                .cloned()
+                .map(Self)
+                .ok_or_else(|| custom(p.span(), "expected a field name")),
+            other => Err(custom(
+                other.span(),
+                "`security` names the field that holds the server's `Security`, \
+                 e.g. `security = guard` for `self.guard`",
+            )),
+        }
+    }
+}
 
 /// `#[secure_server(...)]`, as written.
-pub(crate) struct ServerArgs {
-    pub scopes: Option<At<Vec<String>>>,
-    pub hierarchy: Vec<At<Vec<(String, String)>>>,
-    pub name: Option<LitStr>,
-    pub version: Option<LitStr>,
-    pub instructions: Option<LitStr>,
-    pub security: Ident,
-    pub handler: bool,
+#[derive(Debug, Default, FromMeta)]
+#[darling(default)]
+pub(crate) struct ServerAttr {
+    pub scopes: Option<ScopeList>,
+    pub hierarchy: Option<Hierarchy>,
+    pub name: Option<Str>,
+    pub version: Option<Str>,
+    pub instructions: Option<Str>,
+    pub security: Option<SecurityField>,
+    pub handler: Option<bool>,
 }
 
 pub(crate) const SERVER_KEYS: &[&str] = &[
@@ -91,465 +332,132 @@ pub(crate) const SERVER_KEYS: &[&str] = &[
     "handler",
 ];
 
-/// Parses `tokens` with a per-key closure; a syntax error that stops the parser is
-/// recorded too.
-fn parse_meta_list(
+/// What the first pass learnt about the arguments as written.
+#[derive(Debug, Default)]
+pub(crate) struct Keys {
+    /// Each argument's key and the span of the key.
+    spans: Vec<(String, Span)>,
+    /// An unknown argument was dropped (then a missing `scopes`/`public` is most likely that
+    /// argument misspelt: not reported twice).
+    pub had_unknown: bool,
+}
+
+impl Keys {
+    /// The span of `key` as written.
+    pub(crate) fn span(&self, key: &str) -> Option<Span> {
+        self.spans.iter().find(|(k, _)| k == key).map(|(_, s)| *s)
+    }
+}
+
+/// The argument list after the first pass.
+pub(crate) struct Prescanned {
+    pub items: Vec<NestedMeta>,
+    pub keys: Keys,
+}
+
+/// The first pass: reports unknown arguments (naming the nearest valid one and every valid
+/// one) and repeated arguments, and drops them so `darling` parses the rest.
+pub(crate) fn prescan(
     tokens: TokenStream,
+    attr: &str,
+    valid: &[&str],
     errors: &mut Errors,
-    mut each: impl FnMut(&ParseNestedMeta<'_>, &str, &mut Errors) -> syn::Result<()>,
-) {
-    let mut local = Errors::default();
-    let result = syn::meta::parser(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_else(|| {
-                meta.path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect::<Vec<_>>()
-                    .join("::")
-            });
-        each(&meta, &key, &mut local)
-    })
-    .parse2(tokens);
-    errors.push_all(local);
-    if let Err(e) = result {
-        errors.push(e);
-    }
-}
-
-impl Errors {
-    fn push_all(&mut self, other: Errors) {
-        if let Some(e) = other.into_error() {
-            self.push(e);
+) -> Prescanned {
+    let items = match NestedMeta::parse_meta_list(tokens) {
+        Ok(items) => items,
+        Err(e) => {
+            errors.push(e);
+            return Prescanned {
+                items: Vec::new(),
+                keys: Keys {
+                    spans: Vec::new(),
+                    had_unknown: true,
+                },
+            };
         }
-    }
-}
-
-fn unknown_key(meta: &ParseNestedMeta<'_>, key: &str, attr: &str, valid: &[&str]) -> syn::Error {
-    let hint = match did_you_mean(key, valid.iter().copied()) {
-        Some(suggestion) => format!("did you mean `{suggestion}`? "),
-        None => String::new(),
     };
-    syn::Error::new(
-        meta.path.span(),
-        format!(
-            "unknown argument `{key}` for `#[{attr}]`; {hint}expected {}",
-            backticked_list(valid)
-        ),
-    )
-}
-
-/// Consumes a `= value` (or reports a missing one) and returns it as an expression.
-fn value_expr(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<Expr> {
-    if !meta.input.peek(syn::Token![=]) {
-        return Err(syn::Error::new(
-            meta.path.span(),
-            format!("`{key}` needs a value, e.g. `{example}`"),
-        ));
-    }
-    meta.value()?.parse::<Expr>()
-}
-
-fn duplicate(errors: &mut Errors, span: Span, key: &str) {
-    errors.at(span, format!("`{key}` is given twice; keep one of them"));
-}
-
-fn lit_str(expr: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<LitStr> {
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Some(s.clone()),
-        other => {
+    let mut seen: Vec<(String, Span)> = Vec::new();
+    let mut had_unknown = false;
+    let mut kept = Vec::new();
+    for item in items {
+        let NestedMeta::Meta(meta) = &item else {
             errors.at(
-                other.span(),
-                format!("`{key}` takes a string literal, e.g. `{example}`"),
-            );
-            None
-        }
-    }
-}
-
-fn lit_bool(expr: &Expr, key: &str, errors: &mut Errors) -> Option<LitBool> {
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Bool(b), ..
-        }) => Some(b.clone()),
-        other => {
-            errors.at(other.span(), format!("`{key}` takes `true` or `false`"));
-            None
-        }
-    }
-}
-
-/// A positive integer literal that fits `T`, or an error naming `key`.
-fn positive_int<T>(expr: &Expr, key: &str, what: &str, errors: &mut Errors) -> Option<T>
-where
-    T: std::str::FromStr + Default + PartialEq,
-    T::Err: std::fmt::Display,
-{
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(i), ..
-        }) => match i.base10_parse::<T>() {
-            Ok(v) if v == T::default() => {
-                errors.at(i.span(), format!("`{key}` must be at least 1 ({what})"));
-                None
-            }
-            Ok(v) => Some(v),
-            Err(_) => {
-                errors.at(i.span(), format!("`{key}` is too large ({what})"));
-                None
-            }
-        },
-        Expr::Unary(ExprUnary {
-            op: UnOp::Neg(_), ..
-        }) => {
-            errors.at(
-                expr.span(),
-                format!("`{key}` cannot be negative; give a positive integer ({what})"),
-            );
-            None
-        }
-        Expr::Lit(ExprLit {
-            lit: Lit::Float(f), ..
-        }) => {
-            errors.at(
-                f.span(),
-                format!("`{key}` must be a whole number, not `{f}` ({what})"),
-            );
-            None
-        }
-        other => {
-            errors.at(
-                other.span(),
-                format!("`{key}` takes a positive integer literal ({what})"),
-            );
-            None
-        }
-    }
-}
-
-const RATE_UNITS: &[(&str, u64)] = &[
-    ("s", 1),
-    ("sec", 1),
-    ("second", 1),
-    ("m", 60),
-    ("min", 60),
-    ("minute", 60),
-    ("h", 3600),
-    ("hour", 3600),
-    ("d", 86_400),
-    ("day", 86_400),
-];
-
-const RATE_HELP: &str = "`rate = 100` (calls per minute) or a string `\"COUNT/UNIT\"` \
-                         such as `\"10/s\"`, `\"100/min\"`, `\"500/h\"` or `\"1000/d\"`";
-
-fn parse_rate(expr: &Expr, errors: &mut Errors) -> Option<Rate> {
-    if let Expr::Lit(ExprLit {
-        lit: Lit::Str(s), ..
-    }) = expr
-    {
-        let text = s.value();
-        let Some((count, unit)) = text.split_once('/') else {
-            errors.at(
-                s.span(),
+                item.span(),
                 format!(
-                    "`rate = \"{}\"` has no unit; write {RATE_HELP}",
-                    text.escape_default()
+                    "`#[{attr}]` takes `key = value` arguments; expected {}",
+                    backticked_list(valid)
                 ),
             );
-            return None;
+            continue;
         };
-        let (count, unit) = (count.trim(), unit.trim());
-        let count = match count.parse::<i128>() {
-            Ok(c) if c <= 0 => {
-                errors.at(
-                    s.span(),
-                    format!("`rate` must be at least 1 call; write {RATE_HELP}"),
-                );
-                return None;
-            }
-            Ok(c) => match u32::try_from(c) {
-                Ok(c) => c,
-                Err(_) => {
-                    errors.at(s.span(), "`rate` count is too large (at most 4294967295)");
-                    return None;
-                }
-            },
-            Err(_) => {
-                errors.at(
-                    s.span(),
-                    format!(
-                        "`rate` count `{}` is not a whole number; write {RATE_HELP}",
-                        count.escape_default()
-                    ),
-                );
-                return None;
-            }
-        };
-        let Some(&(_, period_secs)) = RATE_UNITS.iter().find(|(name, _)| *name == unit) else {
-            let names: Vec<&str> = RATE_UNITS.iter().map(|(n, _)| *n).collect();
-            let hint = match did_you_mean(unit, names.iter().copied()) {
+        let path = meta.path();
+        let key = path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::");
+        if !valid.contains(&key.as_str()) {
+            had_unknown = true;
+            let hint = match did_you_mean(&key, valid.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
             };
             errors.at(
-                s.span(),
+                path.span(),
                 format!(
-                    "unknown rate unit `{}`; {hint}use one of {}",
-                    unit.escape_default(),
-                    backticked_list(&names)
+                    "unknown argument `{key}` for `#[{attr}]`; {hint}expected {}",
+                    backticked_list(valid)
                 ),
             );
-            return None;
-        };
-        return Some(Rate { count, period_secs });
+            continue;
+        }
+        if seen.iter().any(|(k, _)| *k == key) {
+            errors.at(
+                path.span(),
+                format!("`{key}` is given twice; keep one of them"),
+            );
+            continue;
+        }
+        seen.push((key, path.span()));
+        kept.push(item);
     }
-    let count = positive_int::<u32>(expr, "rate", "calls per minute", errors)?;
-    Some(Rate {
-        count,
-        period_secs: 60,
-    })
-}
-
-fn parse_annotations(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Annotations> {
-    let mut out = Annotations::default();
-    meta.parse_nested_meta(|inner| {
-        let key = inner
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let span = inner.path.span();
-        match key.as_str() {
-            "title" => {
-                let e = value_expr(&inner, "title", "title = \"Read data\"")?;
-                if out.title.is_some() {
-                    duplicate(errors, span, "title");
-                }
-                out.title = lit_str(&e, "title", "title = \"Read data\"", errors);
-            }
-            "read_only_hint" | "destructive_hint" | "idempotent_hint" | "open_world_hint" => {
-                let e = value_expr(&inner, &key, &format!("{key} = true"))?;
-                let slot = match key.as_str() {
-                    "read_only_hint" => &mut out.read_only_hint,
-                    "destructive_hint" => &mut out.destructive_hint,
-                    "idempotent_hint" => &mut out.idempotent_hint,
-                    _ => &mut out.open_world_hint,
-                };
-                if slot.is_some() {
-                    duplicate(errors, span, &key);
-                }
-                *slot = lit_bool(&e, &key, errors);
-            }
-            _ => {
-                if inner.input.peek(syn::Token![=]) {
-                    let _ = inner.value()?.parse::<Expr>()?;
-                }
-                errors.push(unknown_key(
-                    &inner,
-                    &key,
-                    "secure_tool(annotations(..))",
-                    ANNOTATION_KEYS,
-                ));
-            }
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Skips whatever value follows an unknown key so parsing can go on.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(syn::Token![=]) {
-        let _ = meta.value()?.parse::<Expr>()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        let _ = meta.input.parse::<proc_macro2::Group>()?;
+    Prescanned {
+        items: kept,
+        keys: Keys {
+            spans: seen,
+            had_unknown,
+        },
     }
-    Ok(())
 }
 
-pub(crate) fn parse_tool_args(tokens: TokenStream, errors: &mut Errors) -> ToolArgs {
-    let mut args = ToolArgs::default();
-    parse_meta_list(tokens, errors, |meta, key, errors| {
-        let span = meta.path.span();
-        match key {
-            "scopes" => {
-                let e = value_expr(meta, key, "scopes = \"data:read\"")?;
-                if args.scopes.is_some() {
-                    duplicate(errors, span, key);
-                }
-                if let Some(lit) = lit_str(&e, key, "scopes = \"data:read data:write\"", errors) {
-                    let value = crate::scope::parse_scope_list(&lit, errors);
-                    args.scopes = Some(At {
-                        value,
-                        span: lit.span(),
-                    });
+/// Parses one attribute's arguments: the first pass, then `darling`. On errors the
+/// arguments that did parse are still returned (defaults for the rest), so expansion can go
+/// on and one mistake yields one error.
+pub(crate) fn parse<T: FromMeta + Default>(
+    tokens: TokenStream,
+    attr: &str,
+    valid: &[&str],
+    errors: &mut Errors,
+) -> (T, Keys) {
+    let scanned = prescan(tokens, attr, valid, errors);
+    let mut value = T::default();
+    let mut items = scanned.items;
+    // Parse all together; on failure, parse each argument alone so the good ones survive.
+    match T::from_list(&items) {
+        Ok(v) => value = v,
+        Err(_) => {
+            let mut good = Vec::new();
+            for item in items.drain(..) {
+                match T::from_list(std::slice::from_ref(&item)) {
+                    Ok(_) => good.push(item),
+                    Err(e) => errors.push(e.into()),
                 }
             }
-            "public" => {
-                if meta.input.peek(syn::Token![=]) {
-                    let e = meta.value()?.parse::<Expr>()?;
-                    errors.at(
-                        e.span(),
-                        "`public` takes no value; write `public` on its own",
-                    );
-                }
-                if args.public.is_some() {
-                    duplicate(errors, span, key);
-                }
-                args.public = Some(span);
-            }
-            "rate" => {
-                let e = value_expr(meta, key, "rate = 100")?;
-                if args.rate.is_some() {
-                    duplicate(errors, span, key);
-                }
-                args.rate = parse_rate(&e, errors).map(|value| At {
-                    value,
-                    span: e.span(),
-                });
-            }
-            "burst" => {
-                let e = value_expr(meta, key, "burst = 10")?;
-                if args.burst.is_some() {
-                    duplicate(errors, span, key);
-                }
-                args.burst = positive_int::<u32>(&e, key, "calls allowed at once", errors)
-                    .map(|value| At { value, span });
-            }
-            "max_input_bytes" => {
-                let e = value_expr(meta, key, "max_input_bytes = 65536")?;
-                if args.max_input_bytes.is_some() {
-                    duplicate(errors, span, key);
-                }
-                args.max_input_bytes =
-                    positive_int::<u64>(&e, key, "bytes of JSON arguments", errors)
-                        .map(|value| At { value, span });
-            }
-            "name" | "title" | "description" => {
-                let example = format!("{key} = \"...\"");
-                let e = value_expr(meta, key, &example)?;
-                let slot = match key {
-                    "name" => &mut args.name,
-                    "title" => &mut args.title,
-                    _ => &mut args.description,
-                };
-                if slot.is_some() {
-                    duplicate(errors, span, key);
-                }
-                *slot = lit_str(&e, key, &example, errors);
-            }
-            "annotations" => {
-                if !meta.input.peek(syn::token::Paren) {
-                    return Err(syn::Error::new(
-                        span,
-                        "`annotations` takes a list, e.g. `annotations(read_only_hint = true)`",
-                    ));
-                }
-                if args.annotations.is_some() {
-                    duplicate(errors, span, key);
-                }
-                args.annotations = Some(parse_annotations(meta, errors)?);
-            }
-            _ => {
-                skip_value(meta)?;
-                args.had_unknown = true;
-                errors.push(unknown_key(meta, key, "secure_tool", TOOL_KEYS));
+            if let Ok(v) = T::from_list(&good) {
+                value = v;
             }
         }
-        Ok(())
-    });
-    args
-}
-
-pub(crate) fn parse_server_args(tokens: TokenStream, errors: &mut Errors) -> ServerArgs {
-    let mut args = ServerArgs {
-        scopes: None,
-        hierarchy: Vec::new(),
-        name: None,
-        version: None,
-        instructions: None,
-        security: Ident::new("security", Span::call_site()),
-        handler: true,
-    };
-    let mut seen: Vec<String> = Vec::new();
-    parse_meta_list(tokens, errors, |meta, key, errors| {
-        let span = meta.path.span();
-        if SERVER_KEYS.contains(&key) && seen.iter().any(|k| k == key) && key != "hierarchy" {
-            duplicate(errors, span, key);
-        }
-        seen.push(key.to_string());
-        match key {
-            "scopes" => {
-                let e = value_expr(meta, key, "scopes = \"data:read data:write\"")?;
-                if let Some(lit) = lit_str(&e, key, "scopes = \"data:read data:write\"", errors) {
-                    let value = crate::scope::parse_scope_list(&lit, errors);
-                    args.scopes = Some(At {
-                        value,
-                        span: lit.span(),
-                    });
-                }
-            }
-            "hierarchy" => {
-                let example = "hierarchy = \"admin:full > data:write > data:read\"";
-                let e = value_expr(meta, key, example)?;
-                let lits: Vec<&Expr> = match &e {
-                    Expr::Array(array) => array.elems.iter().collect(),
-                    other => vec![other],
-                };
-                for item in lits {
-                    if let Some(lit) = lit_str(item, key, example, errors) {
-                        let value = crate::scope::parse_chain(&lit, errors);
-                        args.hierarchy.push(At {
-                            value,
-                            span: lit.span(),
-                        });
-                    }
-                }
-            }
-            "name" | "version" | "instructions" => {
-                let example = format!("{key} = \"...\"");
-                let e = value_expr(meta, key, &example)?;
-                let lit = lit_str(&e, key, &example, errors);
-                match key {
-                    "name" => args.name = lit,
-                    "version" => args.version = lit,
-                    _ => args.instructions = lit,
-                }
-            }
-            "security" => {
-                let e = value_expr(meta, key, "security = guard")?;
-                match &e {
-                    Expr::Path(p) if p.path.get_ident().is_some() => {
-                        if let Some(ident) = p.path.get_ident() {
-                            args.security = ident.clone();
-                        }
-                    }
-                    other => errors.at(
-                        other.span(),
-                        "`security` names the field that holds the server's `Security`, \
-                         e.g. `security = guard` for `self.guard`",
-                    ),
-                }
-            }
-            "handler" => {
-                let e = value_expr(meta, key, "handler = false")?;
-                if let Some(b) = lit_bool(&e, key, errors) {
-                    args.handler = b.value;
-                }
-            }
-            _ => {
-                skip_value(meta)?;
-                errors.push(unknown_key(meta, key, "secure_server", SERVER_KEYS));
-            }
-        }
-        Ok(())
-    });
-    args
+    }
+    (value, scanned.keys)
 }

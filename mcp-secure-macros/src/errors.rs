@@ -26,6 +26,7 @@ impl Errors {
         self.inner
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.inner.is_none()
     }

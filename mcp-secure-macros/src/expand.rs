@@ -1,47 +1,50 @@
 //! Code generation for `#[secure_server]`.
 //!
-//! The generated code only wires each tool into the runtime's one pipeline
-//! (`mcp_secure::__private`): a static policy, one small adapter per tool that parses the
-//! arguments into the tool's own parameter type and calls the method, and the rmcp
-//! `ServerHandler` methods, each a one-line call into the runtime.
+//! The generated code only wires each tool into the runtime's one pipeline: a static policy,
+//! one small adapter per tool that extracts the method's arguments and calls it, the tool
+//! router, and the rmcp `ServerHandler` methods, each a one-line call into the runtime. It
+//! names the runtime only through `::mcp_secure::__private_0_1`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::{ItemImpl, spanned::Spanned};
 
 use crate::{
+    ast::Arg,
     attr::Annotations,
-    model::{ServerModel, ToolArg, ToolModel},
+    valid::{ServerModel, ToolModel},
 };
+
+/// The runtime's support module for generated code.
+pub(crate) fn private() -> TokenStream {
+    quote!(::mcp_secure::__private_0_1)
+}
 
 fn str_slice(items: &[String]) -> TokenStream {
     quote!(&[#(#items),*])
 }
 
+fn option<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
 fn tool_policy(tool: &ToolModel) -> TokenStream {
+    let p = private();
     let name = &tool.name;
     let scopes = str_slice(&tool.scopes);
     let satisfiers = tool.satisfiers.iter().map(|s| str_slice(s));
     let public = tool.public;
-    let rate = match tool.rate {
-        Some(rate) => {
-            let count = rate.count;
-            let period = rate.period_secs;
-            let burst = tool.burst.unwrap_or(rate.count);
-            quote!(::core::option::Option::Some(::mcp_secure::__private::RateSpec {
-                count: #count,
-                period_secs: #period,
-                burst: #burst,
-            }))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let max_input = match tool.max_input_bytes {
-        Some(n) => quote!(::core::option::Option::Some(#n)),
-        None => quote!(::core::option::Option::None),
-    };
+    let rate = option(tool.rate.map(|rate| {
+        let (count, period) = (rate.count, rate.period_secs);
+        let burst = tool.burst.unwrap_or(rate.count);
+        quote!(#p::RateSpec { count: #count, period_secs: #period, burst: #burst })
+    }));
+    let max_input = option(tool.max_input_bytes);
     quote! {
-        ::mcp_secure::__private::ToolPolicy {
+        #p::ToolPolicy {
             name: #name,
             scopes: #scopes,
             satisfiers: &[#(#satisfiers),*],
@@ -52,78 +55,50 @@ fn tool_policy(tool: &ToolModel) -> TokenStream {
     }
 }
 
-fn invoke_ident(tool: &ToolModel) -> syn::Ident {
-    format_ident!("__mcp_secure_invoke_{}", tool.ident)
+fn adapter_ident(tool: &ToolModel) -> syn::Ident {
+    format_ident!("__mcp_secure_tool_{}", tool.ident)
 }
 
-/// The adapter between the pipeline and the user's method.
-fn invoke_fn(tool: &ToolModel) -> TokenStream {
+/// The adapter between the pipeline and the user's method: extracts each argument (every
+/// extraction spanned on the argument's type, so a type that cannot be one is reported
+/// there), calls the method, applies the output's `Redact`, hands the result back.
+fn adapter(tool: &ToolModel) -> TokenStream {
+    let p = private();
     let method = &tool.ident;
-    let invoke = invoke_ident(tool);
-    let params_ty = match &tool.params {
-        Some(ty) => quote!(#ty),
-        None => quote!(::mcp_secure::__private::NoParameters),
-    };
-    let params_span = tool
-        .params
-        .as_ref()
-        .map_or(Span::call_site(), Spanned::span);
-    let parse = quote_spanned! {params_span=>
-        ::mcp_secure::__private::parse_parameters::<#params_ty>(__mcp_secure_arguments)
-    };
-    let uses = |kind: fn(&ToolArg) -> bool| tool.args.iter().any(kind);
-    let principal_pat = if uses(|a| matches!(a, ToolArg::Principal)) {
-        quote!(__mcp_secure_principal)
-    } else {
-        quote!(_)
-    };
-    let context_pat = if uses(|a| matches!(a, ToolArg::Context)) {
-        quote!(__mcp_secure_context)
-    } else {
-        quote!(_)
-    };
-    let call_args = tool.args.iter().map(|arg| match arg {
-        ToolArg::Parameters => {
-            quote!(::mcp_secure::rmcp::handler::server::wrapper::Parameters(
-                __mcp_secure_params
-            ))
-        }
-        ToolArg::Principal => quote!(__mcp_secure_principal),
-        ToolArg::Context => quote!(__mcp_secure_context),
-    });
+    let adapter = adapter_ident(tool);
+    let mut lets = Vec::new();
+    let mut call_args = Vec::new();
+    if tool.params.is_none() {
+        lets.push(quote!(#p::no_parameters(&mut __cx)?;));
+    }
+    for (i, arg) in tool.args.iter().enumerate() {
+        let var = format_ident!("__mcp_secure_arg{}", i);
+        lets.push(match arg {
+            Arg::Parameters(ty) => quote_spanned! {ty.span()=>
+                let #var = #p::parameters::<#ty, Self>(&mut __cx)?;
+            },
+            Arg::Extract(ty) => quote_spanned! {ty.span()=>
+                let #var = #p::extract::<#ty, Self>(&mut __cx)?;
+            },
+        });
+        call_args.push(var);
+    }
     let output = &tool.output;
-    let finish = quote_spanned! {output.span()=>
-        ::mcp_secure::__private::ToolReturn::into_outcome(__mcp_secure_ret)
-    };
-    let bind_params = if tool.params.is_none() {
-        quote!(let _ = __mcp_secure_params;)
-    } else {
-        TokenStream::new()
-    };
+    let finish = quote_spanned! {output.span()=> ::mcp_secure::__private_0_1::finish(__ret) };
     quote! {
         #[doc(hidden)]
-        #[allow(clippy::all, clippy::pedantic)]
-        fn #invoke(
-            &self,
-            __mcp_secure_call: ::mcp_secure::__private::Invocation,
-        ) -> ::mcp_secure::__private::BoxFuture<'_, ::mcp_secure::__private::Outcome> {
+        #[allow(unused_mut, clippy::all, clippy::pedantic)]
+        fn #adapter<'a>(
+            &'a self,
+            mut __cx: #p::ToolCallContext<'a, Self>,
+        ) -> #p::BoxFuture<'a, #p::Invoked> {
             ::std::boxed::Box::pin(async move {
-                let ::mcp_secure::__private::Invocation {
-                    arguments: __mcp_secure_arguments,
-                    principal: #principal_pat,
-                    context: #context_pat,
-                } = __mcp_secure_call;
-                let __mcp_secure_params = match #parse {
-                    ::core::result::Result::Ok(params) => params,
-                    ::core::result::Result::Err(rejected) => return rejected,
-                };
-                #bind_params
-                let mut __mcp_secure_ret: #output = self.#method(#(#call_args),*).await;
+                #(#lets)*
+                let mut __ret: #output = self.#method(#(#call_args),*).await;
                 {
                     #[allow(unused_imports)]
-                    use ::mcp_secure::__private::{ViaNothing as _, ViaRedact as _};
-                    (&mut ::mcp_secure::__private::RedactProbe(&mut __mcp_secure_ret))
-                        .__mcp_secure_redact();
+                    use #p::{ViaNothing as _, ViaRedact as _};
+                    (&mut #p::RedactProbe(&mut __ret)).__mcp_secure_redact();
                 }
                 #finish
             })
@@ -132,148 +107,127 @@ fn invoke_fn(tool: &ToolModel) -> TokenStream {
 }
 
 fn annotations(a: &Annotations) -> TokenStream {
-    fn opt<T: quote::ToTokens>(x: &Option<T>) -> TokenStream {
-        match x {
-            Some(v) => quote!(::core::option::Option::Some(::core::convert::Into::into(#v))),
-            None => quote!(::core::option::Option::None),
-        }
-    }
-    let title = opt(&a.title);
-    let ro = opt(&a.read_only_hint);
-    let de = opt(&a.destructive_hint);
-    let id = opt(&a.idempotent_hint);
-    let ow = opt(&a.open_world_hint);
+    let p = private();
+    let into = |v: Option<TokenStream>| match v {
+        Some(v) => quote!(::core::option::Option::Some(::core::convert::Into::into(#v))),
+        None => quote!(::core::option::Option::None),
+    };
+    let title = into(a.title.as_ref().map(|t| {
+        let t = &t.0;
+        quote!(#t)
+    }));
+    let flag = |b: &Option<syn::LitBool>| into(b.as_ref().map(|b| quote!(#b)));
+    let (ro, de, id, ow) = (
+        flag(&a.read_only_hint),
+        flag(&a.destructive_hint),
+        flag(&a.idempotent_hint),
+        flag(&a.open_world_hint),
+    );
+    quote!(#p::ToolAnnotations::from_raw(#title, #ro, #de, #id, #ow))
+}
+
+/// One `.tool(name, listing, adapter)` of the router.
+fn route(tool: &ToolModel) -> TokenStream {
+    let p = private();
+    let name = &tool.name;
+    let adapter = adapter_ident(tool);
+    let input_schema = match &tool.params {
+        Some(ty) => quote_spanned! {ty.span()=> #p::input_schema::<#ty>() },
+        None => quote!(::core::option::Option::None),
+    };
+    let description = option(tool.description.as_ref());
+    let title = option(tool.title.as_ref());
+    let annotations = option(tool.annotations.as_ref().map(annotations));
+    let output_schema = match &tool.structured_output {
+        Some(ty) => quote_spanned! {ty.span()=> #p::output_schema::<#ty>() },
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
-        ::core::option::Option::Some(::mcp_secure::rmcp::model::ToolAnnotations::from_raw(
-            #title, #ro, #de, #id, #ow,
-        ))
+        .tool(#name, #p::Listing {
+            input_schema: #input_schema,
+            description: #description,
+            title: #title,
+            annotations: #annotations,
+            output_schema: #output_schema,
+        }, Self::#adapter)
     }
 }
 
-/// One `router.add_route(..)` statement.
-fn add_route(tool: &ToolModel, index: usize) -> TokenStream {
-    let invoke = invoke_ident(tool);
-    let params_ty = match &tool.params {
-        Some(ty) => quote!(#ty),
-        None => quote!(::mcp_secure::__private::NoParameters),
-    };
-    let params_span = tool
-        .params
-        .as_ref()
-        .map_or(Span::call_site(), Spanned::span);
-    let input_schema = quote_spanned! {params_span=>
-        ::mcp_secure::__private::input_schema::<#params_ty>()
-    };
-    let description = match &tool.description {
-        Some(d) => quote!(::core::option::Option::Some(#d)),
-        None => quote!(::core::option::Option::None),
-    };
-    let title = match &tool.title {
-        Some(t) => quote!(::core::option::Option::Some(#t)),
-        None => quote!(::core::option::Option::None),
-    };
-    let annotations = match &tool.annotations {
-        Some(a) => annotations(a),
-        None => quote!(::core::option::Option::None),
-    };
-    let output_schema = match &tool.structured_output {
-        Some(ty) => quote_spanned! {ty.span()=>
-            ::core::option::Option::Some(
-                ::mcp_secure::rmcp::handler::server::tool::schema_for_output::<#ty>()
-            )
-        },
-        None => quote!(::core::option::Option::None),
-    };
+fn server_handler(model: &ServerModel) -> TokenStream {
+    let p = private();
+    let self_ty = &model.self_ty;
     quote! {
-        __router.add_route(::mcp_secure::__private::route::<Self>(
-            &__policy.tools[#index],
-            ::mcp_secure::__private::Listing {
-                input_schema: #input_schema,
-                description: #description,
-                title: #title,
-                annotations: #annotations,
-                output_schema: #output_schema,
-            },
-            Self::#invoke,
-        )?);
+        impl #p::ServerHandler for #self_ty {
+            fn get_info(&self) -> #p::ServerConfig {
+                #p::server_info::<Self>()
+            }
+
+            fn call_tool(
+                &self,
+                request: #p::CallToolRequestParams,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::CallToolResponse, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::call_tool(self, request, context)
+            }
+
+            fn list_tools(
+                &self,
+                request: ::core::option::Option<#p::PaginatedRequestParams>,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::ListToolsResult, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::list_tools(self, request, context)
+            }
+
+            fn get_tool(&self, name: &str) -> ::core::option::Option<#p::Tool> {
+                #p::get_tool::<Self>(name)
+            }
+        }
     }
 }
 
 pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
+    let p = private();
     let self_ty = &model.self_ty;
-    let security = &model.args.security;
+    let security = &model.security;
     let catalogue = str_slice(&model.catalogue);
     let hierarchy = model.edges.iter().map(|(h, l)| quote!((#h, #l)));
     let policies = model.tools.iter().map(tool_policy);
-    let invokes = model.tools.iter().map(invoke_fn);
-    let routes = model.tools.iter().enumerate().map(|(i, t)| add_route(t, i));
-    let server_name = match &model.args.name {
+    let adapters = model.tools.iter().map(adapter);
+    let routes = model.tools.iter().map(route);
+    let server_name = match &model.name {
         Some(n) => quote!(#n),
         None => quote!(::core::env!("CARGO_PKG_NAME")),
     };
-    let server_version = match &model.args.version {
+    let server_version = match &model.version {
         Some(v) => quote!(#v),
         None => quote!(::core::env!("CARGO_PKG_VERSION")),
     };
-    let instructions = match &model.args.instructions {
-        Some(i) => quote!(::core::option::Option::Some(#i)),
-        None => quote!(::core::option::Option::None),
+    let instructions = option(model.instructions.as_ref());
+    let handler = model.handler.then(|| server_handler(model));
+    // The field access carries the span of `security = field` when given, so a wrong name
+    // is reported there. A field known to be missing is already an error.
+    let field = match security {
+        Some(security) => quote_spanned! {security.span()=> &self.#security },
+        None => quote!(::core::unreachable!("the `security` field is missing")),
     };
-
-    let handler = model.args.handler.then(|| {
-        quote! {
-            impl ::mcp_secure::rmcp::ServerHandler for #self_ty {
-                fn get_info(&self) -> ::mcp_secure::rmcp::model::ServerConfig {
-                    ::mcp_secure::__private::server_info::<Self>()
-                }
-
-                fn call_tool(
-                    &self,
-                    request: ::mcp_secure::rmcp::model::CallToolRequestParams,
-                    context: ::mcp_secure::rmcp::service::RequestContext<::mcp_secure::rmcp::RoleServer>,
-                ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<
-                        ::mcp_secure::rmcp::model::CallToolResponse,
-                        ::mcp_secure::rmcp::ErrorData,
-                    >,
-                > + ::core::marker::Send + '_ {
-                    ::mcp_secure::__private::call_tool(self, request, context)
-                }
-
-                fn list_tools(
-                    &self,
-                    request: ::core::option::Option<::mcp_secure::rmcp::model::PaginatedRequestParams>,
-                    context: ::mcp_secure::rmcp::service::RequestContext<::mcp_secure::rmcp::RoleServer>,
-                ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<
-                        ::mcp_secure::rmcp::model::ListToolsResult,
-                        ::mcp_secure::rmcp::ErrorData,
-                    >,
-                > + ::core::marker::Send + '_ {
-                    ::mcp_secure::__private::list_tools(self, request, context)
-                }
-
-                fn get_tool(&self, name: &str) -> ::core::option::Option<::mcp_secure::rmcp::model::Tool> {
-                    ::mcp_secure::__private::get_tool::<Self>(name)
-                }
-            }
-        }
-    });
-
     quote! {
         #item_impl
 
         impl #self_ty {
-            #(#invokes)*
+            #(#adapters)*
         }
 
-        impl ::mcp_secure::SecureServer for #self_ty {
-            fn security_runtime(&self) -> &::mcp_secure::Security {
-                &self.#security
+        impl #p::SecureServer for #self_ty {
+            fn security_runtime(&self) -> &#p::Security {
+                #field
             }
 
-            fn server_policy() -> &'static ::mcp_secure::__private::ServerPolicy {
-                static POLICY: ::mcp_secure::__private::ServerPolicy = ::mcp_secure::__private::ServerPolicy {
+            fn server_policy() -> &'static #p::ServerPolicy {
+                static POLICY: #p::ServerPolicy = #p::ServerPolicy {
                     name: #server_name,
                     version: #server_version,
                     instructions: #instructions,
@@ -285,25 +239,15 @@ pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
             }
 
             fn secure_tool_router() -> ::core::result::Result<
-                &'static ::mcp_secure::rmcp::handler::server::router::tool::ToolRouter<Self>,
-                ::mcp_secure::RouterError,
+                &'static #p::ToolRouter<Self>,
+                #p::RouterError,
             > {
-                static ROUTER: ::std::sync::OnceLock<
-                    ::core::result::Result<
-                        ::mcp_secure::rmcp::handler::server::router::tool::ToolRouter<#self_ty>,
-                        ::mcp_secure::RouterError,
-                    >,
-                > = ::std::sync::OnceLock::new();
-                ROUTER
-                    .get_or_init(|| {
-                        let __policy = <Self as ::mcp_secure::SecureServer>::server_policy();
-                        let mut __router =
-                            ::mcp_secure::rmcp::handler::server::router::tool::ToolRouter::<Self>::new();
+                static ROUTER: #p::OnceRouter<#self_ty> = #p::OnceRouter::new();
+                ROUTER.get(|| {
+                    #p::ToolRoutes::<Self>::new(<Self as #p::SecureServer>::server_policy())
                         #(#routes)*
-                        ::core::result::Result::Ok(__router)
-                    })
-                    .as_ref()
-                    .map_err(::core::clone::Clone::clone)
+                        .build()
+                })
             }
         }
 

@@ -2,15 +2,23 @@
 //! and use them from there; the generated code names `::mcp_secure` and only works with the
 //! exact version of the runtime crate that re-exports these macros.
 //!
-//! Layout: `attr` parses the attribute arguments, `model` validates them and the method
-//! signatures, `expand` generates the wiring, `redact` derives `Redact`.
+//! Layout, as in thiserror and serde_derive: `attr` parses the attribute arguments (with
+//! `darling`), `ast` reads the `impl` block, `valid` checks every rule in its own pass,
+//! `expand` generates the wiring (through `mcp_secure::__private_0_1` only), `fallback`
+//! keeps the user's code compiling when the input cannot be read; `redact` derives `Redact`.
 
+mod ast;
 mod attr;
 mod errors;
 mod expand;
-mod model;
+mod fallback;
 mod redact;
 mod scope;
+mod source;
+mod valid;
+
+#[cfg(test)]
+mod snapshots;
 
 use proc_macro::TokenStream;
 
@@ -56,27 +64,27 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn secure_server(args: TokenStream, input: TokenStream) -> TokenStream {
-    let input2: proc_macro2::TokenStream = input.clone().into();
-    let mut item_impl = match syn::parse2::<syn::ItemImpl>(input2) {
+    secure_server_impl(args.into(), input.into()).into()
+}
+
+/// `#[secure_server]` on `proc_macro2` streams: read, validate, expand. Every error is
+/// appended to an expansion that still holds the user's code and the server's
+/// `SecureServer` impl, so one mistake is one error, not a cascade.
+fn secure_server_impl(
+    args: proc_macro2::TokenStream,
+    input: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let mut item_impl = match syn::parse2::<syn::ItemImpl>(input.clone()) {
         Ok(item) => item,
-        Err(e) => {
-            let mut out: proc_macro2::TokenStream = input.into();
-            out.extend(
-                syn::Error::new(
-                    e.span(),
-                    "`#[secure_server]` goes on an `impl` block holding `#[secure_tool]` methods",
-                )
-                .to_compile_error(),
-            );
-            return out.into();
-        }
+        Err(e) => return fallback::not_an_impl(input, &e),
     };
     let mut errors = errors::Errors::default();
-    let server_args = attr::parse_server_args(args.into(), &mut errors);
-    let model = model::analyze(&mut item_impl, server_args, &mut errors);
+    let tool_attrs = ast::take_tool_attrs(&mut item_impl);
+    let server = ast::read(&item_impl, args, tool_attrs, &mut errors);
+    let model = valid::validate(server, &mut errors);
     let mut out = expand::expand(&item_impl, &model);
     out.extend(errors.into_compile_errors());
-    out.into()
+    out
 }
 
 /// Declares a secured MCP tool. Use it on `async fn` methods inside a `#[secure_server]`

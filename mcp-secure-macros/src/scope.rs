@@ -1,7 +1,9 @@
 //! Compile-time scope syntax (RFC 6749 §3.3) and the scope hierarchy.
 //!
-//! The runtime crate enforces the same grammar on tokens it receives; here it is checked on
-//! the literals the tool author writes, so a typo never reaches a running server.
+//! The grammar is `mcp_secure_core::scope`, the one the runtime enforces on the tokens it
+//! receives; here it is checked on the literals the tool author writes, so a typo never
+//! reaches a running server. Only the messages are this crate's own: they quote the
+//! author's own text, which the runtime never does.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,27 +11,35 @@ use syn::LitStr;
 
 use crate::errors::Errors;
 
-/// Why `token` is not an RFC 6749 `scope-token` (`1*( %x21 / %x23-5B / %x5D-7E )`).
+/// Why `token` is not an RFC 6749 `scope-token` (`1*( %x21 / %x23-5B / %x5D-7E )`, at most
+/// 256 bytes).
 pub(crate) fn scope_token_problem(token: &str) -> Option<String> {
-    if token.is_empty() {
-        return Some("a scope cannot be empty".into());
-    }
-    let bad = token
-        .chars()
-        .find(|&c| !matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))?;
-    let shown = match bad {
-        '"' => "`\"`".to_string(),
-        '\\' => "`\\`".to_string(),
-        c if c.is_control() || c.is_whitespace() || !c.is_ascii() => {
-            format!("U+{:04X}", c as u32)
+    use mcp_secure_core::scope::{MAX_SCOPE_LEN, ScopeError, validate_scope};
+    match validate_scope(token, 1) {
+        Ok(()) => None,
+        Err(ScopeError::Empty { .. }) => Some("a scope cannot be empty".into()),
+        Err(ScopeError::TooLong { .. }) => Some(format!(
+            "scope `{}…` is longer than {MAX_SCOPE_LEN} bytes; use a shorter name",
+            token.chars().take(32).collect::<String>().escape_default()
+        )),
+        Err(ScopeError::InvalidCharacter { code_point, .. }) => {
+            let bad = char::from_u32(code_point).unwrap_or(char::REPLACEMENT_CHARACTER);
+            let shown = match bad {
+                '"' => "`\"`".to_string(),
+                '\\' => "`\\`".to_string(),
+                c if c.is_control() || c.is_whitespace() || !c.is_ascii() => {
+                    format!("U+{:04X}", c as u32)
+                }
+                c => format!("`{c}`"),
+            };
+            Some(format!(
+                "scope `{}` contains {shown}; a scope may only use the RFC 6749 characters \
+                 `!` and `#`..`~` except `\"` and `\\` (separate scopes with a single space)",
+                token.escape_default()
+            ))
         }
-        c => format!("`{c}`"),
-    };
-    Some(format!(
-        "scope `{}` contains {shown}; a scope may only use the RFC 6749 characters \
-         `!` and `#`..`~` except `\"` and `\\` (separate scopes with a single space)",
-        token.escape_default()
-    ))
+        Err(_) => Some("not a valid scope".into()),
+    }
 }
 
 /// Parses a space-separated scope list, reporting malformed tokens on the literal.
@@ -45,6 +55,16 @@ pub(crate) fn parse_scope_list(lit: &LitStr, errors: &mut Errors) -> Vec<String>
         return Vec::new();
     }
     let mut scopes: Vec<String> = Vec::new();
+    if value.split(' ').count() > mcp_secure_core::scope::MAX_SCOPES {
+        errors.at(
+            lit.span(),
+            format!(
+                "more than {} scopes in one list",
+                mcp_secure_core::scope::MAX_SCOPES
+            ),
+        );
+        return Vec::new();
+    }
     for token in value.split(' ') {
         if let Some(problem) = scope_token_problem(token) {
             let problem = if token.is_empty() {
@@ -97,12 +117,12 @@ pub(crate) fn parse_chain(lit: &LitStr, errors: &mut Errors) -> Vec<(String, Str
 
 /// For every scope, the scopes that grant it: itself and every scope that implies it,
 /// directly or transitively. Cycles are reported as errors.
-pub(crate) struct Hierarchy {
+pub(crate) struct ScopeGraph {
     /// implied -> the scopes that imply it (transitively)
     granted_by: BTreeMap<String, BTreeSet<String>>,
 }
 
-impl Hierarchy {
+impl ScopeGraph {
     pub(crate) fn new(
         edges: &[(String, String)],
         span: proc_macro2::Span,
@@ -172,6 +192,7 @@ mod tests {
         assert!(scope_token_problem("data\u{a0}read").is_some());
         assert!(scope_token_problem("\u{212a}elvin").is_some());
         assert!(scope_token_problem("").is_some());
+        assert!(scope_token_problem(&"a".repeat(257)).is_some());
     }
 
     #[test]
@@ -190,7 +211,7 @@ mod tests {
     fn hierarchy_is_transitive() {
         let mut errors = Errors::default();
         let edges = parse_chain(&lit("admin:full > data:write > data:read"), &mut errors);
-        let h = Hierarchy::new(&edges, Span::call_site(), &mut errors);
+        let h = ScopeGraph::new(&edges, Span::call_site(), &mut errors);
         assert!(errors.is_empty());
         assert_eq!(
             h.satisfiers("data:read"),
@@ -204,7 +225,7 @@ mod tests {
         let mut errors = Errors::default();
         let mut edges = parse_chain(&lit("a > b"), &mut errors);
         edges.extend(parse_chain(&lit("b > a"), &mut errors));
-        Hierarchy::new(&edges, Span::call_site(), &mut errors);
+        ScopeGraph::new(&edges, Span::call_site(), &mut errors);
         assert!(!errors.is_empty());
     }
 }

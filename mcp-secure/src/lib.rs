@@ -130,30 +130,6 @@ pub mod prelude {
     };
 }
 
-/// Support for the code `#[secure_server]` generates. Not a public API: it changes with the
-/// macro crate, which `mcp-secure` pins to its exact version.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::output::{Outcome, ToolReturn};
-    pub use crate::pipeline::{Invocation, Listing, route};
-    pub use crate::policy::{RateSpec, ServerPolicy, ToolPolicy};
-    pub use crate::redact::{RedactProbe, ViaNothing, ViaRedact};
-    pub use crate::validate::NoParameters;
-    pub use futures::future::BoxFuture;
-
-    pub use crate::handler::{call_tool, get_tool, list_tools, server_info};
-
-    /// The input schema of a parameter type (must be an object schema).
-    pub fn input_schema<P: schemars::JsonSchema + 'static>()
-    -> Result<std::sync::Arc<rmcp::model::JsonObject>, String> {
-        rmcp::handler::server::common::schema_for_input::<P>()
-    }
-
-    /// Parses and validates arguments into the tool's parameter type.
-    pub fn parse_parameters<P>(arguments: Option<rmcp::model::JsonObject>) -> Result<P, Outcome>
-    where
-        P: serde::de::DeserializeOwned + validator::Validate,
-    {
-        crate::validate::parse::<P>(arguments).map_err(Outcome::Rejected)
-    }
-}
+#[path = "private.rs"]
+pub mod __private_0_1;

@@ -23,6 +23,9 @@ pub enum Outcome {
     Failed(ToolError),
     /// The arguments failed parsing or validation; the tool did not run.
     Rejected(Denial),
+    /// A JSON-RPC error to answer instead of a result (an extractor that could not run, or
+    /// a tool answering `ErrorData`).
+    Error(rmcp::ErrorData),
 }
 
 /// A successful tool output.

@@ -217,6 +217,22 @@ impl PrincipalBuilder {
     }
 }
 
+/// `Principal` as a tool argument: the caller the pipeline authenticated (and, in a plain
+/// rmcp `#[tool]`, the one the transport attached). A call without one is refused.
+impl<S>
+    rmcp::handler::server::common::FromContextPart<
+        rmcp::handler::server::tool::ToolCallContext<'_, S>,
+    > for Principal
+{
+    fn from_context_part(
+        context: &mut rmcp::handler::server::tool::ToolCallContext<'_, S>,
+    ) -> Result<Self, rmcp::ErrorData> {
+        crate::pipeline::authenticated_principal(&context.request_context)
+            .cloned()
+            .ok_or_else(|| rmcp::ErrorData::invalid_request("authentication required", None))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

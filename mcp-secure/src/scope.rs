@@ -7,65 +7,9 @@
 
 use std::fmt;
 
-/// Longest accepted scope, in bytes.
-pub const MAX_SCOPE_LEN: usize = 256;
-/// Most scopes accepted in one list.
-pub const MAX_SCOPES: usize = 256;
-
-/// Why a scope list was refused. The message names positions and code points, never the
-/// submitted text, so it is safe to log.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ScopeError {
-    /// Two spaces in a row, or a space at either end.
-    #[error("scope {position} is empty: separate scopes with exactly one space")]
-    Empty {
-        /// 1-based position of the empty scope in the list.
-        position: usize,
-    },
-    /// A character outside the RFC 6749 scope characters.
-    #[error(
-        "scope {position} contains U+{code_point:04X}, which RFC 6749 does not allow in a scope"
-    )]
-    InvalidCharacter {
-        /// 1-based position of the scope in the list.
-        position: usize,
-        /// The offending character.
-        code_point: u32,
-    },
-    /// A scope longer than [`MAX_SCOPE_LEN`].
-    #[error("scope {position} is longer than {MAX_SCOPE_LEN} bytes")]
-    TooLong {
-        /// 1-based position of the scope in the list.
-        position: usize,
-    },
-    /// More than [`MAX_SCOPES`] scopes.
-    #[error("more than {MAX_SCOPES} scopes")]
-    TooMany,
-}
-
-/// Whether `c` may appear in an RFC 6749 scope token.
-#[inline]
-pub const fn is_scope_char(c: char) -> bool {
-    matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
-}
-
-/// Checks one scope token; `position` is only used in the error.
-pub fn validate_scope(scope: &str, position: usize) -> Result<(), ScopeError> {
-    if scope.is_empty() {
-        return Err(ScopeError::Empty { position });
-    }
-    if scope.len() > MAX_SCOPE_LEN {
-        return Err(ScopeError::TooLong { position });
-    }
-    match scope.chars().find(|&c| !is_scope_char(c)) {
-        Some(c) => Err(ScopeError::InvalidCharacter {
-            position,
-            code_point: c as u32,
-        }),
-        None => Ok(()),
-    }
-}
+pub use mcp_secure_core::scope::{
+    MAX_SCOPE_LEN, MAX_SCOPES, ScopeError, is_scope_char, validate_scope,
+};
 
 /// A set of validated scopes, kept sorted for cheap lookups and stable output.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
@@ -81,10 +25,11 @@ impl ScopeSet {
 
     /// Parses a space-separated list strictly. The empty string is the empty set.
     pub fn parse(list: &str) -> Result<Self, ScopeError> {
-        if list.is_empty() {
-            return Ok(Self::new());
-        }
-        Self::try_from_iter(list.split(' '))
+        let scopes = mcp_secure_core::scope::split_scope_list(list)?;
+        let mut out: Vec<Box<str>> = scopes.into_iter().map(Into::into).collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(Self { scopes: out })
     }
 
     /// Builds a set from individual scopes, validating each.

@@ -1,0 +1,387 @@
+//! The validation pass: every rule a secured server must follow, checked on what
+//! [`crate::ast`] read, with each broken rule reported on the offending token. The result is
+//! the model [`crate::expand`] generates from; a tool with a problem is left out of it (its
+//! method is still emitted unchanged), so one mistake yields one error, not a cascade.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Ident, LitStr, ReceiverKind, Type, spanned::Spanned};
+
+use crate::{
+    ast::{self, Arg, Server, Tool},
+    attr::{Annotations, Rate},
+    errors::{Errors, did_you_mean},
+    scope::ScopeGraph,
+};
+
+/// Type names from `secrecy` (and look-alikes) that must never be serialized to a client.
+const SECRET_TYPES: &[&str] = &[
+    "SecretString",
+    "SecretBox",
+    "SecretSlice",
+    "SecretVec",
+    "Secret",
+    "SecretValue",
+];
+
+pub(crate) struct ToolModel {
+    pub ident: Ident,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// For each required scope, the scopes that grant it (itself first).
+    pub satisfiers: Vec<Vec<String>>,
+    pub public: bool,
+    pub rate: Option<Rate>,
+    pub burst: Option<u32>,
+    pub max_input_bytes: Option<u64>,
+    pub title: Option<LitStr>,
+    /// An expression of type `&'static str`, if the tool has a description.
+    pub description: Option<TokenStream>,
+    pub annotations: Option<Annotations>,
+    /// `T` of `Parameters<T>`, if the tool takes one.
+    pub params: Option<Type>,
+    pub args: Vec<Arg>,
+    pub output: Type,
+    /// `T` when the tool returns `Json<T>` or `Result<Json<T>, _>`.
+    pub structured_output: Option<Type>,
+}
+
+pub(crate) struct ServerModel {
+    pub self_ty: Type,
+    /// The field holding the server's `Security`; `None` when it is known to be missing
+    /// (already reported).
+    pub security: Option<Ident>,
+    pub handler: bool,
+    pub name: Option<LitStr>,
+    pub version: Option<LitStr>,
+    pub instructions: Option<LitStr>,
+    pub catalogue: Vec<String>,
+    pub edges: Vec<(String, String)>,
+    pub tools: Vec<ToolModel>,
+}
+
+/// Validates the server and its tools; the model holds every tool that passed.
+pub(crate) fn validate(server: Server<'_>, errors: &mut Errors) -> ServerModel {
+    let item = server.item;
+    if let Some((path, _)) = &item.trait_ {
+        errors.at(
+            path.span(),
+            "`#[secure_server]` goes on an inherent `impl` block (`impl MyServer { .. }`), \
+             not on a trait impl",
+        );
+    }
+    if !item.generics.params.is_empty() {
+        errors.at(
+            item.generics.params.span(),
+            "`#[secure_server]` does not support generic `impl` blocks: the tool router is built \
+             once per server type; implement the tools on a concrete type",
+        );
+    }
+    let attr = server.attr;
+    let catalogue: Option<&[String]> = attr.scopes.as_ref().map(|s| &s.scopes[..]);
+    let mut edges = Vec::new();
+    let mut first_chain = None;
+    for (chain, span) in attr.hierarchy.iter().flat_map(|h| &h.chains) {
+        first_chain.get_or_insert(*span);
+        for (higher, lower) in chain {
+            for scope in [higher, lower] {
+                in_catalogue(scope, catalogue, *span, errors);
+            }
+            edges.push((higher.clone(), lower.clone()));
+        }
+    }
+    let graph = ScopeGraph::new(&edges, first_chain.unwrap_or_else(Span::call_site), errors);
+
+    let mut tools = Vec::new();
+    let mut names: BTreeMap<String, Span> = BTreeMap::new();
+    for tool in server.tools {
+        let ident_span = tool.func.sig.ident.span();
+        let Some(model) = validate_tool(tool, catalogue, &graph, errors) else {
+            continue;
+        };
+        if let Some(first) = names.get(&model.name) {
+            let mut e = syn::Error::new(
+                ident_span,
+                format!(
+                    "duplicate tool name `{}` in this server; give one of them another name \
+                     with `name = \"...\"`",
+                    model.name
+                ),
+            );
+            e.combine(syn::Error::new(
+                *first,
+                format!("tool `{}` is first defined here", model.name),
+            ));
+            errors.push(e);
+            continue;
+        }
+        names.insert(model.name.clone(), ident_span);
+        tools.push(model);
+    }
+
+    let security = match attr.security {
+        Some(field) => Some(field.0),
+        None => default_security_field(item, errors),
+    };
+    ServerModel {
+        self_ty: (*item.self_ty).clone(),
+        security,
+        handler: attr.handler.unwrap_or(true),
+        name: attr.name.map(|s| s.0),
+        version: attr.version.map(|s| s.0),
+        instructions: attr.instructions.map(|s| s.0),
+        catalogue: catalogue.map(<[String]>::to_vec).unwrap_or_default(),
+        edges,
+        tools,
+    }
+}
+
+/// `security`, unless the struct is in this file and has no such field: then an error that
+/// names the field to use.
+fn default_security_field(item: &syn::ItemImpl, errors: &mut Errors) -> Option<Ident> {
+    let default = Ident::new("security", Span::call_site());
+    let Some(fields) = crate::source::struct_fields(&item.self_ty, item.impl_token.span) else {
+        return Some(default);
+    };
+    if fields.names.iter().any(|n| n == "security") {
+        return Some(default);
+    }
+    let ty = quote::ToTokens::to_token_stream(&item.self_ty).to_string();
+    let fix = match fields.security_typed.as_slice() {
+        [one] => format!("name it: `#[secure_server(security = {one})]`"),
+        _ => "add a `security: Security` field, or name the field that holds the server's \
+              `Security` with `#[secure_server(security = field)]`"
+            .to_string(),
+    };
+    errors.at(
+        item.self_ty.span(),
+        format!("`{ty}` has no `security` field for the server's `Security`; {fix}"),
+    );
+    None
+}
+
+fn in_catalogue(scope: &str, catalogue: Option<&[String]>, span: Span, errors: &mut Errors) {
+    let Some(catalogue) = catalogue else {
+        return;
+    };
+    if catalogue.iter().any(|s| s == scope) {
+        return;
+    }
+    let hint = match did_you_mean(scope, catalogue.iter().map(String::as_str)) {
+        Some(s) => format!("did you mean `{s}`? "),
+        None => String::new(),
+    };
+    errors.at(
+        span,
+        format!(
+            "scope `{scope}` is not in this server's scope catalogue; {hint}declared scopes: {} \
+             (add it to `#[secure_server(scopes = \"..\")]` if it is new)",
+            catalogue.join(" ")
+        ),
+    );
+}
+
+/// The first secret type named anywhere inside `ty`.
+fn find_secret_type(ty: &Type) -> Option<&Ident> {
+    use syn::{GenericArgument, PathArguments};
+    match ty {
+        Type::Path(path) => {
+            for segment in &path.path.segments {
+                if SECRET_TYPES.iter().any(|s| segment.ident == s) {
+                    return Some(&segment.ident);
+                }
+                if let PathArguments::AngleBracketed(args) = &segment.arguments {
+                    for arg in &args.args {
+                        if let GenericArgument::Type(inner) = arg
+                            && let Some(found) = find_secret_type(inner)
+                        {
+                            return Some(found);
+                        }
+                    }
+                }
+            }
+            None
+        }
+        Type::Reference(r) => find_secret_type(&r.elem),
+        Type::Array(a) => find_secret_type(&a.elem),
+        Type::Slice(s) => find_secret_type(&s.elem),
+        Type::Paren(p) => find_secret_type(&p.elem),
+        Type::Group(g) => find_secret_type(&g.elem),
+        Type::Tuple(t) => t.elems.iter().find_map(find_secret_type),
+        _ => None,
+    }
+}
+
+/// MCP tool names: 1–128 characters of `A-Z a-z 0-9 _ - .`.
+fn tool_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 128 {
+        return Some(format!(
+            "tool name `{}` must be 1 to 128 characters long",
+            name.escape_default()
+        ));
+    }
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))?;
+    Some(format!(
+        "tool name `{}` contains `{}`; MCP tool names use only `A-Z`, `a-z`, `0-9`, `_`, `-` and `.`",
+        name.escape_default(),
+        bad.escape_default()
+    ))
+}
+
+/// The method must be `async fn name(&self, ..)`, not generic.
+fn check_signature(tool: &Tool<'_>, e: &mut Errors) {
+    let sig = &tool.func.sig;
+    if sig.asyncness.is_none() {
+        e.at(
+            sig.fn_token.span(),
+            format!(
+                "secured tool `{}` must be an `async fn`; write `async fn {}`",
+                sig.ident, sig.ident
+            ),
+        );
+    }
+    match sig.receiver() {
+        Some(receiver) => match &receiver.kind {
+            ReceiverKind::Reference(_, _, Some(mutability)) => e.at(
+                mutability.span(),
+                "secured tools take `&self`, not `&mut self`: the server is shared by concurrent \
+                 calls; keep mutable state behind a lock (`tokio::sync::RwLock`) and remove `mut`",
+            ),
+            ReceiverKind::Reference(_, _, None) => {}
+            _ => e.at(
+                receiver.span(),
+                "secured tools take `&self`; change the receiver to `&self`",
+            ),
+        },
+        None => e.at(
+            sig.ident.span(),
+            format!(
+                "secured tool `{}` needs a `&self` receiver; add `&self` as its first argument",
+                sig.ident
+            ),
+        ),
+    }
+    if !sig.generics.params.is_empty() {
+        e.at(
+            sig.generics.params.span(),
+            "secured tools cannot be generic: the router needs one concrete parameter type; \
+             remove the generic parameters",
+        );
+    }
+    let mut params = tool.args.iter().filter_map(|a| match a {
+        Arg::Parameters(ty) => Some(ty),
+        Arg::Extract(_) => None,
+    });
+    if let (Some(_), Some(second)) = (params.next(), params.next()) {
+        e.at(
+            second.span(),
+            "a secured tool takes at most one `Parameters<T>`; put all arguments in one struct",
+        );
+    }
+    if let Some(secret) = find_secret_type(&tool.output) {
+        e.at(
+            secret.span(),
+            format!(
+                "tool `{}` would send `{secret}` to the client; a secret must never leave the \
+                 server: return a masked value instead (a `#[derive(Redact)]` type with the \
+                 field marked `#[redact]`, or `mcp_secure::redact::mask`)",
+                sig.ident
+            ),
+        );
+    }
+}
+
+/// The access rule (`scopes` or `public`, exactly one), the catalogue, `burst`.
+fn check_policy(tool: &Tool<'_>, name: &str, catalogue: Option<&[String]>, e: &mut Errors) {
+    let attr = &tool.attr;
+    match (&attr.scopes, attr.public.is_present()) {
+        (Some(_), true) => e.at(
+            attr.public.span(),
+            "a tool is either `public` or needs `scopes`, not both; remove `public` to require \
+             the scopes, or remove `scopes` to let any authenticated caller use it",
+        ),
+        (None, false) if !tool.keys.had_unknown && tool.keys.span("scopes").is_none() => e.at(
+            tool.attr_span,
+            format!(
+                "tool `{name}` declares no access rule; secured tools deny by default: add \
+                 `scopes = \"...\"` naming the scopes a caller must hold, or `public` if any \
+                 authenticated caller may use it"
+            ),
+        ),
+        _ => {}
+    }
+    if let Some(list) = &attr.scopes {
+        for scope in &list.scopes {
+            in_catalogue(scope, catalogue, list.span, e);
+        }
+    }
+    if let (Some(_), None) = (&attr.burst, &attr.rate) {
+        e.at(
+            tool.keys.span("burst").unwrap_or(tool.attr_span),
+            "`burst` needs a `rate` to refill from; add one, e.g. `rate = 60, burst = 10`",
+        );
+    }
+}
+
+fn validate_tool(
+    tool: Tool<'_>,
+    catalogue: Option<&[String]>,
+    graph: &ScopeGraph,
+    errors: &mut Errors,
+) -> Option<ToolModel> {
+    let mut local = Errors::default();
+    for span in &tool.repeated {
+        local.at(
+            *span,
+            "`#[secure_tool]` is given twice on this method; merge the arguments into one",
+        );
+    }
+    check_signature(&tool, &mut local);
+    let name = tool
+        .attr
+        .name
+        .as_ref()
+        .map(|n| n.0.value())
+        .unwrap_or_else(|| tool.func.sig.ident.to_string());
+    if let Some(problem) = tool_name_problem(&name) {
+        let span = tool
+            .attr
+            .name
+            .as_ref()
+            .map_or(tool.func.sig.ident.span(), |n| n.0.span());
+        local.at(span, problem);
+    }
+    check_policy(&tool, &name, catalogue, &mut local);
+    if let Some(e) = local.into_error() {
+        errors.push(e);
+        return None;
+    }
+
+    let attr = tool.attr;
+    let scopes: Vec<String> = attr.scopes.map(|s| s.scopes).unwrap_or_default();
+    let satisfiers = scopes.iter().map(|s| graph.satisfiers(s)).collect();
+    let params = tool.args.iter().find_map(|a| match a {
+        Arg::Parameters(ty) => Some(ty.clone()),
+        Arg::Extract(_) => None,
+    });
+    Some(ToolModel {
+        ident: tool.func.sig.ident.clone(),
+        name,
+        scopes,
+        satisfiers,
+        public: attr.public.is_present(),
+        rate: attr.rate.map(|r| *r),
+        burst: attr.burst.map(|b| b.0),
+        max_input_bytes: attr.max_input_bytes.map(|m| m.0),
+        title: attr.title.map(|t| t.0),
+        description: ast::description(tool.func, attr.description.as_ref().map(|d| &d.0)),
+        annotations: attr.annotations,
+        params,
+        args: tool.args,
+        structured_output: ast::structured_output(&tool.output),
+        output: tool.output,
+    })
+}
