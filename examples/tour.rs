@@ -132,8 +132,16 @@ fn claims_of(jwt: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn run(t: &mut Tour) -> Result<(), String> {
-    // 1. The authorization server.
+/// The servers the tour talks to.
+struct Servers {
+    mcp_url: String,
+    auth_server: DevAuthServer,
+    running: mcp_secure::http::RunningHttpServer,
+}
+
+/// Steps 1 and 2: the development authorization server, then `data_server` behind the
+/// resource server trusting it.
+async fn start_servers(t: &mut Tour) -> Result<Servers, String> {
     t.step(1, "Start the development authorization server");
     let mcp_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -158,7 +166,6 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         ),
     );
 
-    // 2. The resource server.
     t.step(
         2,
         "Serve data_server over Streamable HTTP as an OAuth 2.1 resource server",
@@ -177,11 +184,18 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     t.check(true, format!("MCP endpoint {mcp_url}"));
+    Ok(Servers {
+        mcp_url,
+        auth_server,
+        running,
+    })
+}
 
-    // 3. No token.
+/// Step 3: a call without a token gets the `401` challenge; returns it.
+async fn call_without_token(t: &mut Tour, mcp_url: &str) -> Result<String, String> {
     t.step(3, "Call without a token");
     let raw = reqwest::Client::new()
-        .post(&mcp_url)
+        .post(mcp_url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string())
@@ -198,13 +212,20 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         raw.status() == 401,
         format!("401 Unauthorized, WWW-Authenticate: {challenge}"),
     );
+    Ok(challenge)
+}
 
-    // 4. OAuth with rmcp's client, starting from that challenge.
+/// Step 4: rmcp's OAuth client, from the challenge to a token for `data:read`.
+async fn log_in(
+    t: &mut Tour,
+    mcp_url: &str,
+    challenge: String,
+) -> Result<AuthClient<reqwest::Client>, String> {
     t.step(
         4,
         "rmcp's OAuth client: discovery → registration → PKCE → token (scope data:read)",
     );
-    let mut oauth = OAuthState::new(mcp_url.as_str(), None)
+    let mut oauth = OAuthState::new(mcp_url, None)
         .await
         .map_err(|e| e.to_string())?;
     oauth
@@ -241,22 +262,29 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         .unwrap_or(0)
         .saturating_sub(claims["iat"].as_u64().unwrap_or(0));
     t.check(
-        claims["aud"] == mcp_url.as_str() && claims["scope"] == "data:read" && lifetime == 900,
+        claims["aud"] == mcp_url && claims["scope"] == "data:read" && lifetime == 900,
         format!(
             "access token for alice, aud = this server, scope \"{}\", lifetime {lifetime} s",
             claims["scope"].as_str().unwrap_or("")
         ),
     );
-    let auth_client = AuthClient::new(reqwest::Client::default(), manager);
-    let manager = auth_client.auth_manager.clone();
-    let auth_client_again = auth_client.clone();
+    Ok(AuthClient::new(reqwest::Client::default(), manager))
+}
+
+/// An MCP session over `auth_client`'s credentials.
+async fn connect(
+    auth_client: AuthClient<reqwest::Client>,
+    mcp_url: &str,
+) -> Result<Client, String> {
     let transport = StreamableHttpClientTransport::with_client(
         auth_client,
-        StreamableHttpClientTransportConfig::with_uri(mcp_url.clone()),
+        StreamableHttpClientTransportConfig::with_uri(mcp_url.to_owned()),
     );
-    let client: Client = ().serve(transport).await.map_err(|e| e.to_string())?;
+    ().serve(transport).await.map_err(|e| e.to_string())
+}
 
-    // 5. List and call.
+/// Step 5: the listing shows what the token allows; a permitted call succeeds.
+async fn list_and_call(t: &mut Tour, client: &Client) -> Result<(), String> {
     t.step(5, "List tools and call one");
     let tools = client.list_all_tools().await.map_err(|e| e.to_string())?;
     let mut names: Vec<&str> = tools.iter().map(|x| x.name.as_ref()).collect();
@@ -271,7 +299,7 @@ async fn run(t: &mut Tour) -> Result<(), String> {
             serde_json::to_string(&read.meta).unwrap_or_default()
         ));
     }
-    let status = call(&client, "server_status", json!({})).await?;
+    let status = call(client, "server_status", json!({})).await?;
     let caller = status
         .structured_content
         .as_ref()
@@ -281,8 +309,17 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         status.is_error == Some(false) && caller == Some(json!("alice")),
         "server_status succeeds; the server sees caller alice",
     );
+    Ok(())
+}
 
-    // 6. Forbidden, then step up.
+/// Step 6: a call needing `data:write` gets `403 insufficient_scope`; the client steps up
+/// and the call succeeds in a new session. Returns that session.
+async fn step_up(
+    t: &mut Tour,
+    client: Client,
+    auth_client: AuthClient<reqwest::Client>,
+    mcp_url: &str,
+) -> Result<Client, String> {
     t.step(6, "A call that needs a scope the token lacks, then step-up");
     let denied = call(
         &client,
@@ -302,6 +339,7 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         ),
     );
     let needed = needed.unwrap_or_else(|| "data:write".into());
+    let manager = auth_client.auth_manager.clone();
     let upgrade_url = manager
         .lock()
         .await
@@ -318,15 +356,9 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         "re-authorized with scope \"{}\"",
         granted["scope"].as_str().unwrap_or("")
     ));
-    let client: Client = {
-        let _ = client.cancel().await;
-        // The 403 ended the first session; a new one shares the same (upgraded) credentials.
-        let transport = StreamableHttpClientTransport::with_client(
-            auth_client_again,
-            StreamableHttpClientTransportConfig::with_uri(mcp_url.clone()),
-        );
-        ().serve(transport).await.map_err(|e| e.to_string())?
-    };
+    // The 403 ended the first session; a new one shares the same (upgraded) credentials.
+    let _ = client.cancel().await;
+    let client = connect(auth_client, mcp_url).await?;
     let written = call(
         &client,
         "write_data",
@@ -337,17 +369,20 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         written.is_error == Some(false),
         "write_data succeeds after the step-up",
     );
+    Ok(client)
+}
 
-    // 7. Rate limit.
+/// Step 7: a burst past `write_data`'s rate.
+async fn burst(t: &mut Tour, client: &Client) -> Result<(), String> {
     t.step(
         7,
         "A burst past the rate limit (write_data: 30/min, burst 5)",
     );
-    let mut admitted = 1; // the write above
+    let mut admitted = 1; // the write of the step-up
     let mut limited = None;
     for i in 0..10 {
         let r = call(
-            &client,
+            client,
             "write_data",
             json!({"id": format!("k{i}"), "data": "x"}),
         )
@@ -371,11 +406,14 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         ),
         None => t.check(false, "the burst was never limited"),
     }
+    Ok(())
+}
 
-    // 8. Secrets masked.
+/// Step 8: a registered secret and a connection string's credentials come out masked.
+async fn secrets(t: &mut Tour, client: &Client) -> Result<(), String> {
     t.step(8, "Secrets in output are masked");
     let r = call(
-        &client,
+        client,
         "process_input",
         json!({"data": format!("my key is {SERVER_API_KEY}")}),
     )
@@ -394,7 +432,7 @@ async fn run(t: &mut Tour) -> Result<(), String> {
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let r = call(
-        &client,
+        client,
         "write_data",
         json!({"id": "db", "data": "postgresql://app:hunter2@db.internal/app"}),
     )
@@ -409,9 +447,33 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         stored == json!("postgresql://***:***@db.internal/app"),
         format!("connection string credentials masked: {stored}"),
     );
+    Ok(())
+}
 
-    // 9. Refresh with rotation, and a replay.
+/// Presents `refresh` at the token endpoint as `client_id`: the status and body.
+async fn redeem(issuer: &str, client_id: &str, refresh: &str) -> Result<(u16, Value), String> {
+    let body = format!("grant_type=refresh_token&refresh_token={refresh}&client_id={client_id}");
+    let r = reqwest::Client::new()
+        .post(format!("{issuer}/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    let body: Value =
+        serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+/// Step 9: refresh rotates; a replayed refresh token revokes its family.
+async fn refresh(
+    t: &mut Tour,
+    auth_client: &AuthClient<reqwest::Client>,
+    issuer: &str,
+) -> Result<(), String> {
     t.step(9, "Refresh token rotation and reuse detection");
+    let manager = auth_client.auth_manager.clone();
     let old_refresh = token_field(&*manager.lock().await, "refresh_token")
         .await
         .unwrap_or_default();
@@ -434,26 +496,7 @@ async fn run(t: &mut Tour) -> Result<(), String> {
         .get_credentials()
         .await
         .map_err(|e| e.to_string())?;
-    let replay = |refresh: String| {
-        let token_url = format!("{}/token", auth_server.issuer());
-        let client_id = client_id.clone();
-        async move {
-            let body =
-                format!("grant_type=refresh_token&refresh_token={refresh}&client_id={client_id}");
-            let r = reqwest::Client::new()
-                .post(token_url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = r.status().as_u16();
-            let body: Value =
-                serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null);
-            Ok::<_, String>((status, body))
-        }
-    };
-    let (status, body) = replay(old_refresh).await?;
+    let (status, body) = redeem(issuer, &client_id, &old_refresh).await?;
     t.check(
         status == 400 && body["error"] == "invalid_grant",
         format!(
@@ -461,15 +504,27 @@ async fn run(t: &mut Tour) -> Result<(), String> {
             status, body["error_description"]
         ),
     );
-    let (status, _) = replay(new_refresh).await?;
+    let (status, _) = redeem(issuer, &client_id, &new_refresh).await?;
     t.check(
         status == 400,
         "reuse revoked the whole family: the newest refresh token is refused too",
     );
+    Ok(())
+}
 
+async fn run(t: &mut Tour) -> Result<(), String> {
+    let servers = start_servers(t).await?;
+    let challenge = call_without_token(t, &servers.mcp_url).await?;
+    let auth_client = log_in(t, &servers.mcp_url, challenge).await?;
+    let client = connect(auth_client.clone(), &servers.mcp_url).await?;
+    list_and_call(t, &client).await?;
+    let client = step_up(t, client, auth_client.clone(), &servers.mcp_url).await?;
+    burst(t, &client).await?;
+    secrets(t, &client).await?;
+    refresh(t, &auth_client, servers.auth_server.issuer()).await?;
     let _ = client.cancel().await;
-    running.shutdown().await;
-    auth_server.shutdown().await;
+    servers.running.shutdown().await;
+    servers.auth_server.shutdown().await;
     Ok(())
 }
 

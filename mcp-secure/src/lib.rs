@@ -57,11 +57,13 @@
 //! `{"error": {"code": "RATE_LIMITED", "message": "Too many requests", "retry_after": 60}}`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(missing_docs)]
 
 pub mod audit;
 #[cfg(feature = "http")]
 pub mod auth;
 #[cfg(feature = "http")]
+#[doc(hidden)]
 pub mod check;
 pub mod config;
 #[cfg(feature = "dev-auth")]
@@ -72,7 +74,7 @@ pub mod handler;
 pub mod http;
 pub mod logging;
 pub mod output;
-pub mod pipeline;
+mod pipeline;
 pub mod policy;
 pub mod principal;
 pub mod rate;
@@ -87,7 +89,7 @@ pub use config::{LogFormat, SecureConfig};
 pub use error::{Denial, ErrorCode, FieldError, ToolError};
 pub use logging::init_from_env as init_logging;
 pub use mcp_secure_macros::{secure_server, secure_tool};
-pub use pipeline::RouterError;
+pub use pipeline::{META_RATE, META_SCOPES, RouterError, authenticated_principal, tool_meta};
 pub use policy::{RateSpec, ServerPolicy, ToolPolicy};
 pub use principal::{AuthMethod, Principal};
 pub use rmcp;

@@ -27,7 +27,7 @@ pub use crate::{
     redact::{RedactProbe, ViaNothing, ViaRedact},
 };
 
-/// What an adapter ends with (see [`crate::pipeline`]).
+/// What an adapter ends with: `Err` when an argument could not be extracted.
 pub type Invoked = Result<Outcome, Outcome>;
 
 /// The parameter type of a secured tool.

@@ -1,7 +1,7 @@
 //! The authorization endpoint: checks the request (client, redirect URI, PKCE S256,
 //! resource, scopes), then approves at once or shows the consent page.
 
-use std::{sync::Arc, time::Instant};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use axum::{
     extract::{RawQuery, State},
@@ -14,7 +14,7 @@ use super::{
     Approval, Shared,
     consent::{CONSENT_TTL, consent_page},
     register::is_loopback_host,
-    store::{self, Code, GrantType, MAX_ENTRIES, Pending, random_token},
+    store::{self, Client, Code, GrantType, MAX_ENTRIES, Pending, random_token},
     web::{error_page, parse_params, redirect_error, redirect_to},
 };
 use crate::scope::ScopeSet;
@@ -105,37 +105,18 @@ pub(super) fn issue_code(s: &Shared, pending: Pending, user: &str) -> Response {
     redirect_to(&pending.redirect_uri, &params)
 }
 
-/// The authorization endpoint.
-pub(super) async fn authorize(State(s): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    let Ok(p) = parse_params(query.unwrap_or_default().as_bytes()) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The authorization request is malformed.",
-        );
-    };
-    let Some(client) = p
-        .get("client_id")
-        .and_then(|id| s.store().clients.get(id).cloned())
-    else {
-        return error_page(StatusCode::BAD_REQUEST, "Unknown client.");
-    };
-    // Without a valid redirect URI nothing is redirected: the error is shown here.
-    let Some(redirect_uri) = p.get("redirect_uri").cloned() else {
-        return error_page(StatusCode::BAD_REQUEST, "redirect_uri is required.");
-    };
-    if !client
-        .redirect_uris
-        .iter()
-        .any(|r| redirect_matches(r, &redirect_uri))
-    {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "redirect_uri does not match a registered redirect URI.",
-        );
-    }
+/// The checks whose failures go back to the client by redirect: response type, grant,
+/// PKCE S256, resource (RFC 8707), scopes. The resource and scopes when all pass.
+#[allow(clippy::result_large_err)]
+fn check_request(
+    s: &Shared,
+    client: &Client,
+    p: &HashMap<String, String>,
+    redirect_uri: &str,
+) -> Result<(String, ScopeSet), Response> {
     let state = p.get("state").map(String::as_str);
     let fail = |error: &str, description: &str| {
-        redirect_error(&s, &redirect_uri, state, error, description)
+        Err(redirect_error(s, redirect_uri, state, error, description))
     };
     if p.get("response_type").map(String::as_str) != Some("code") {
         return fail(
@@ -196,13 +177,49 @@ pub(super) async fn authorize(State(s): State<Arc<Shared>>, RawQuery(query): Raw
     {
         return fail("invalid_scope", "a requested scope is not supported");
     }
+    Ok((resource.clone(), scopes))
+}
+
+/// The authorization endpoint.
+pub(super) async fn authorize(State(s): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let Ok(p) = parse_params(query.unwrap_or_default().as_bytes()) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The authorization request is malformed.",
+        );
+    };
+    let Some(client) = p
+        .get("client_id")
+        .and_then(|id| s.store().clients.get(id).cloned())
+    else {
+        return error_page(StatusCode::BAD_REQUEST, "Unknown client.");
+    };
+    // Without a valid redirect URI nothing is redirected: the error is shown here.
+    let Some(redirect_uri) = p.get("redirect_uri").cloned() else {
+        return error_page(StatusCode::BAD_REQUEST, "redirect_uri is required.");
+    };
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|r| redirect_matches(r, &redirect_uri))
+    {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri does not match a registered redirect URI.",
+        );
+    }
+    let (resource, scopes) = match check_request(&s, &client, &p, &redirect_uri) {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    let state = p.get("state").map(String::as_str);
     let pending = Pending {
         client_id: p.get("client_id").cloned().unwrap_or_default(),
         redirect_uri: redirect_uri.clone(),
         scopes,
         state: state.map(str::to_owned),
         code_challenge: p.get("code_challenge").cloned().unwrap_or_default(),
-        resource: resource.clone(),
+        resource,
         created: Instant::now(),
     };
     match &s.config.approval {

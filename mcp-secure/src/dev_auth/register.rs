@@ -49,31 +49,32 @@ struct Registration {
     scope: Option<String>,
 }
 
-/// RFC 7591 dynamic client registration.
-pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    let bad = |description: &'static str| {
-        oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_client_metadata",
-            description,
-        )
-    };
-    if body.len() > 16 * 1024 {
-        return bad("registration request too large");
-    }
-    let Ok(req) = serde_json::from_slice::<Registration>(&body) else {
-        return bad("the registration request is not valid client metadata");
-    };
+/// Validated client metadata.
+struct Metadata {
+    name: String,
+    redirect_uris: Vec<String>,
+    auth_method: ClientAuthMethod,
+    grant_types: Vec<GrantType>,
+}
+
+fn invalid_metadata(description: &'static str) -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_client_metadata",
+        description,
+    )
+}
+
+/// Checks a registration request: auth method, grant types for that client type, response
+/// types, redirect URIs, scope syntax; the name is cleaned and shortened.
+#[allow(clippy::result_large_err)]
+fn metadata(req: Registration) -> Result<Metadata, Response> {
+    let bad = invalid_metadata;
     let auth_method = match req.token_endpoint_auth_method.as_deref() {
         None => ClientAuthMethod::None,
-        Some(m) => match ClientAuthMethod::parse(m) {
-            Some(m) => m,
-            None => {
-                return bad(
-                    "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post",
-                );
-            }
-        },
+        Some(m) => ClientAuthMethod::parse(m).ok_or_else(|| {
+            bad("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
+        })?,
     };
     let public = auth_method == ClientAuthMethod::None;
     let grant_types: Option<Vec<GrantType>> = match &req.grant_types {
@@ -83,14 +84,14 @@ pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Respo
     let allowed = |g: &GrantType| !public || *g != GrantType::ClientCredentials;
     let grant_types = match grant_types {
         Some(g) if !g.is_empty() && g.iter().all(allowed) => g,
-        _ => return bad("unsupported grant_types for this client type"),
+        _ => return Err(bad("unsupported grant_types for this client type")),
     };
     if req
         .response_types
         .as_ref()
         .is_some_and(|r| r.iter().any(|t| t != "code"))
     {
-        return bad("only the `code` response type is supported");
+        return Err(bad("only the `code` response type is supported"));
     }
     let redirect_uris = req.redirect_uris.unwrap_or_default();
     let needs_redirect = grant_types.contains(&GrantType::AuthorizationCode);
@@ -100,18 +101,18 @@ pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Respo
             .iter()
             .all(|u| u.len() <= 2048 && redirect_uri_ok(u))
     {
-        return oauth_error(
+        return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_redirect_uri",
             "redirect URIs must be https, loopback http, or a private-use scheme, without fragment",
-        );
+        ));
     }
     if req
         .scope
         .as_deref()
         .is_some_and(|sc| ScopeSet::parse(sc).is_err())
     {
-        return bad("scope is not a valid scope list");
+        return Err(bad("scope is not a valid scope list"));
     }
     let name: String = req
         .client_name
@@ -120,6 +121,32 @@ pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Respo
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
+    Ok(Metadata {
+        name,
+        redirect_uris,
+        auth_method,
+        grant_types,
+    })
+}
+
+/// RFC 7591 dynamic client registration.
+pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    if body.len() > 16 * 1024 {
+        return invalid_metadata("registration request too large");
+    }
+    let Ok(req) = serde_json::from_slice::<Registration>(&body) else {
+        return invalid_metadata("the registration request is not valid client metadata");
+    };
+    let Metadata {
+        name,
+        redirect_uris,
+        auth_method,
+        grant_types,
+    } = match metadata(req) {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    let public = auth_method == ClientAuthMethod::None;
     let client_id = random_token();
     let secret = (!public).then(random_token);
     {

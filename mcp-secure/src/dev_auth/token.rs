@@ -17,7 +17,7 @@ use super::{
     Shared,
     client_auth::{Caller, authenticate_client},
     consent::CONSENT_TTL,
-    store::{self, Family, GrantType, MAX_ENTRIES, Refresh, UsedCode, random_token},
+    store::{self, Code, Family, GrantType, MAX_ENTRIES, Refresh, UsedCode, random_token},
     web::{oauth_error, parse_params},
 };
 use crate::{audit, auth::now_unix, scope::ScopeSet};
@@ -174,43 +174,10 @@ fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Respo
             "resource differs from the authorization request",
         );
     }
-    let family = random_token();
-    let refresh = random_token();
-    {
-        let mut store = s.store();
-        if store.families.len() >= MAX_ENTRIES * 10 {
-            return oauth_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "too many active grants",
-            );
-        }
-        store.families.insert(
-            family.clone(),
-            Family {
-                client_id: client_id.to_owned(),
-                user: code.user.clone(),
-                scopes: code.scopes.clone(),
-                resource: code.resource.clone(),
-                revoked: false,
-                expires: Instant::now() + s.config.refresh_token_ttl,
-            },
-        );
-        store.refresh.insert(
-            store::hash(&refresh),
-            Refresh {
-                family: family.clone(),
-                used: false,
-            },
-        );
-        store.used_codes.insert(
-            code_hash,
-            UsedCode {
-                family,
-                expires: code.expires,
-            },
-        );
-    }
+    let refresh = match start_family(s, client_id, &code, code_hash) {
+        Ok(refresh) => refresh,
+        Err(response) => return response,
+    };
     tracing::info!(target: audit::TARGET, event = "token_issued", grant = "authorization_code", subject = %audit::Sanitized(&code.user), "dev authorization server issued tokens");
     token_response(
         s,
@@ -220,6 +187,53 @@ fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Respo
         &code.resource,
         Some(&refresh),
     )
+}
+
+/// Records the grant a code starts: its refresh-token family, its first refresh token, and
+/// the used code (to detect replays). Returns the refresh token.
+#[allow(clippy::result_large_err)]
+fn start_family(
+    s: &Shared,
+    client_id: &str,
+    code: &Code,
+    code_hash: [u8; 32],
+) -> Result<String, Response> {
+    let family = random_token();
+    let refresh = random_token();
+    let mut store = s.store();
+    if store.families.len() >= MAX_ENTRIES * 10 {
+        return Err(oauth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many active grants",
+        ));
+    }
+    store.families.insert(
+        family.clone(),
+        Family {
+            client_id: client_id.to_owned(),
+            user: code.user.clone(),
+            scopes: code.scopes.clone(),
+            resource: code.resource.clone(),
+            revoked: false,
+            expires: Instant::now() + s.config.refresh_token_ttl,
+        },
+    );
+    store.refresh.insert(
+        store::hash(&refresh),
+        Refresh {
+            family: family.clone(),
+            used: false,
+        },
+    );
+    store.used_codes.insert(
+        code_hash,
+        UsedCode {
+            family,
+            expires: code.expires,
+        },
+    );
+    Ok(refresh)
 }
 
 fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Response {

@@ -4,7 +4,7 @@
 //! resource's path (`/mcp`), on axum, and serves alongside it the RFC 9728 protected resource
 //! metadata at `/.well-known/oauth-protected-resource` and the path-aware
 //! `/.well-known/oauth-protected-resource/mcp`. Every request to the MCP endpoint passes the
-//! [bearer-token layer](layer): no token → 401 with `resource_metadata`; a bad token → 401
+//! bearer-token layer: no token → 401 with `resource_metadata`; a bad token → 401
 //! `invalid_token`; a `tools/call` of a tool whose scopes the token lacks → 403
 //! `insufficient_scope` with the tool's scopes, before the tool runs.
 //!

@@ -4,8 +4,6 @@
 //! `retry_after` that never under-reports, the failure policy and recovery, expiring keys,
 //! and the per-caller global budget end to end.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use std::{
     sync::{
         Arc,

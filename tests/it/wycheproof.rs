@@ -12,8 +12,6 @@
 //! - a token whose `alg` differs from its JWK's `alg` (RFC 7520 §4.2 signs PS384 with a key
 //!   declared PS256): refused, as SECURITY.md requires.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use std::path::PathBuf;
 
 use mcp_secure::auth::{

@@ -1,13 +1,11 @@
 //! `mcp-secure check` against good and bad configurations, a real (development)
 //! authorization server, a stub one without PKCE, and tool listings.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use mcp_secure::dev_auth::{DevAuthConfig, DevAuthServer, DevUser};
 use mcp_secure_tests::oauth::StubAuthServer;
 use serde_json::{Value, json};
 
-const CHECK: &str = env!("CARGO_BIN_EXE_mcp-secure");
+const CHECK: &str = env!("CARGO_BIN_EXE_mcp-secure-cli");
 
 struct Report {
     ok: bool,

@@ -1,8 +1,6 @@
 //! The `data_server` example over stdio, driven by rmcp's own client: every stage of the
 //! pipeline, seen from the client and in the audit log.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use std::time::{Duration, Instant};
 
 use mcp_secure_tests::{audit_events, error_body, ok_body, wire_text};

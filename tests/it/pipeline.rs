@@ -2,8 +2,6 @@
 //! for the cases the example cannot show (no principal, expired credentials, tool failures,
 //! `#[derive(Redact)]` output, per-tool input caps, list visibility).
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use std::time::{Duration, SystemTime};
 
 use mcp_secure::{

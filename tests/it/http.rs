@@ -1,8 +1,6 @@
 //! The HTTP transport end to end: a real server on a loopback port, a JWKS from a real local
 //! authorization server stub, tokens signed with real keys, raw HTTP and rmcp's own client.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use mcp_secure_tests::{
     free_port,
     oauth::{Stack, StackOptions, post, post_bearer, tools_call, tools_list},

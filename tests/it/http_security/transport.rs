@@ -1,0 +1,181 @@
+//! Around the tokens: logged failure kinds, throttling, Origin and Host, sessions, key types.
+
+use super::*;
+
+#[tokio::test]
+async fn auth_failures_log_a_fixed_kind_never_token_bytes_or_library_text() {
+    let s = stack().await;
+    let logs = LogCapture::start();
+    let canary = "CANARYxTOKENx9";
+    let h = json!({"alg": format!("RS256\n2026 INFO forged {canary}"), "typ": "at+jwt", "kid": format!("k\r\n{canary}")});
+    let token = raw(&s, &h, &s.minter.claims("data:read"));
+    let r = post_bearer(&s.mcp_url, &token, &tools_call("whoami", json!({}))).await;
+    assert_eq!(r.status, 401);
+    assert!(!r.body.contains(canary) && !r.challenge().contains(canary));
+    let expired = {
+        let mut c = s.minter.claims("data:read");
+        c["exp"] = json!(now() - 1000);
+        c["iat"] = json!(now() - 2000);
+        s.minter.mint(&c)
+    };
+    post_bearer(&s.mcp_url, &expired, &tools_call("whoami", json!({}))).await;
+    let log = logs.contents();
+    assert!(!log.contains(canary), "{log}");
+    assert!(!log.contains(&token[..40]), "token bytes in the log");
+    assert!(!log.contains(&expired[..40]), "token bytes in the log");
+    let events: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "auth_failure")
+        .collect();
+    let reasons: Vec<&str> = events.iter().filter_map(|e| e["reason"].as_str()).collect();
+    assert_eq!(reasons, vec!["bad_algorithm", "expired"]);
+    assert!(events.iter().all(|e| e["client_ip"] == "127.0.0.1"));
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_are_throttled_with_retry_after() {
+    let s = Stack::start(StackOptions {
+        http: Box::new(|c| c.failure_limit(mcp_secure::RateSpec::new(5, 60, 5))),
+        ..StackOptions::default()
+    })
+    .await;
+    for _ in 0..6 {
+        let r = post_bearer(&s.mcp_url, "not.a.token", &tools_call("whoami", json!({}))).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = post_bearer(
+        &s.mcp_url,
+        &s.minter.token("data:read"),
+        &tools_call("whoami", json!({})),
+    )
+    .await;
+    assert_eq!(r.status, 429);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
+async fn an_origin_that_is_present_and_not_allowed_gets_403() {
+    let s = Stack::start(StackOptions {
+        http: Box::new(|c| c.allowed_origins(["http://localhost:6274"])),
+        ..StackOptions::default()
+    })
+    .await;
+    let token = format!("Bearer {}", s.minter.token("data:read"));
+    let body = tools_call("whoami", json!({}));
+    let r = post(
+        &s.mcp_url,
+        Some(&token),
+        &body,
+        &[("origin", "http://evil.example")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = post(&s.mcp_url, Some(&token), &body, &[("origin", "null")]).await;
+    assert_eq!(r.status, 403);
+    let r = post(
+        &s.mcp_url,
+        Some(&token),
+        &body,
+        &[("origin", "http://localhost:6274")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Metadata endpoints are guarded too.
+    let r = reqwest::Client::new()
+        .get(format!("{}/.well-known/oauth-protected-resource", s.base))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn a_host_that_is_not_this_server_gets_403() {
+    let s = stack().await;
+    let token = format!("Bearer {}", s.minter.token("data:read"));
+    let r = post(
+        &s.mcp_url,
+        Some(&token),
+        &tools_call("whoami", json!({})),
+        &[("host", "attacker.example:80")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let port = s.base.rsplit(':').next().unwrap().to_owned();
+    let r = post(
+        &s.mcp_url,
+        Some(&token),
+        &tools_call("whoami", json!({})),
+        &[("host", &format!("localhost:{port}"))],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn session_ids_are_not_authentication() {
+    let s = Stack::start(StackOptions {
+        http: Box::new(|c| c.stateful(true).json_response(false)),
+        ..StackOptions::default()
+    })
+    .await;
+    let alice = s.minter.token("data:read");
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let r = post_bearer(&s.mcp_url, &alice, &init).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = r.headers["mcp-session-id"].to_str().unwrap().to_owned();
+    // The session id alone: 401.
+    let r = post(
+        &s.mcp_url,
+        None,
+        &tools_call("whoami", json!({})),
+        &[("mcp-session-id", &session)],
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    // Another caller's token with alice's session: runs as that caller, not as alice.
+    let mut bob_claims = s.minter.claims("data:read");
+    bob_claims["sub"] = json!("bob");
+    let bob = s.minter.mint(&bob_claims);
+    let r = post(
+        &s.mcp_url,
+        Some(&format!("Bearer {bob}")),
+        &tools_call("whoami", json!({})),
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json()["result"]["structuredContent"]["subject"],
+        "bob",
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn tokens_signed_with_ec_and_ed25519_keys_are_accepted() {
+    for alg in [
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+        Algorithm::PS256,
+    ] {
+        let s = Stack::start(StackOptions {
+            alg,
+            ..StackOptions::default()
+        })
+        .await;
+        accepted(&s, &s.minter.token("data:read")).await;
+        // A signature from another key of the same kind fails.
+        let other = Minter::new(alg, "key-1", &s.auth.issuer(), &s.mcp_url);
+        refused(&s, &other.token("data:read"), AuthFailure::BadSignature).await;
+    }
+}

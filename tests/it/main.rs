@@ -1,0 +1,18 @@
+//! The integration tests, in one binary (the workspace is linked once): real clients over
+//! stdio and HTTP against the example and test servers, the refusal table of the resource
+//! server, the development authorization server, rate limits against a real Redis, the
+//! checker, and the Wycheproof vectors.
+//!
+//! Two suites keep binaries of their own because they need a process to themselves:
+//! `canary.rs` (process-wide log and panic capture) and `rate_memory.rs` (peak memory).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod check;
+mod dev_auth;
+mod http;
+mod http_security;
+mod pipeline;
+mod rate_limits;
+mod stdio;
+mod wycheproof;
