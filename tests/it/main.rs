@@ -10,6 +10,7 @@
 
 mod check;
 mod dev_auth;
+mod docs;
 mod http;
 mod http_security;
 mod pipeline;

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
+//! mcp-secure env
 //! ```
 //!
 //! `check` loads and validates the configuration (the file, then the environment, as the
@@ -13,6 +14,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 use mcp_secure::{check, config::SecureConfig};
 
 const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
+       mcp-secure env      (every environment variable the configuration reads, as Markdown)
 
   --config FILE   a JSON or TOML configuration file (default: $MCP_CONFIG, else none)
   --tools FILE    a tools/list result of the server, to check each tool's scopes and rate
@@ -30,6 +32,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut it = args.iter();
     match it.next().map(String::as_str) {
         Some("check") => {}
+        Some("env") => return Err("env".into()),
         Some("help" | "--help" | "-h") | None => return Err(String::new()),
         Some(other) => return Err(format!("unknown command `{}`", other.escape_default())),
     }
@@ -57,6 +60,12 @@ async fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let args = match parse(&raw) {
         Ok(a) => a,
+        Err(e) if e == "env" => {
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(mcp_secure::config::settings_markdown().as_bytes());
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             if !e.is_empty() {
                 eprintln!("mcp-secure: {e}");

@@ -71,3 +71,28 @@ pub fn variables() -> Vec<EnvVar> {
     }
     out
 }
+
+/// Every setting and variable as a Markdown table (`| variable | file key | meaning |`), as
+/// the README shows them; `mcp-secure env` prints it.
+pub fn settings_markdown() -> String {
+    let mut out =
+        String::from("| variable | file key (under `security`) | meaning |\n|---|---|---|\n");
+    out.push_str(&format!(
+        "| `{CONFIG_FILE_VAR}` | | the configuration file (JSON, or TOML by its `.toml` extension) |\n"
+    ));
+    for s in SETTINGS {
+        let var = s
+            .env
+            .map(|v| format!("`{v}`"))
+            .unwrap_or_else(|| "(file only)".into());
+        out.push_str(&format!("| {var} | `{}` | {} |\n", s.key, s.doc));
+    }
+    for key in super::SecretKey::DEFAULTS {
+        out.push_str(&format!(
+            "| `{}` (or `{}`) | (never in the file) | a secret: read into `SecretString`, masked in output and logs |\n",
+            key.name(),
+            key.file_variable()
+        ));
+    }
+    out
+}

@@ -38,7 +38,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-pub use env::{CONFIG_FILE_VAR, EnvVar, variables};
+pub use env::{CONFIG_FILE_VAR, EnvVar, settings_markdown, variables};
 pub use file::FileFormat;
 pub use problem::{ConfigError, Problem, Severity};
 pub use secrets::{DEFAULT_SECRETS, SecretKey, Secrets};
