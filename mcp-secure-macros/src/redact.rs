@@ -64,6 +64,8 @@ fn statement(action: &Action, place: TokenStream, field: &Field) -> TokenStream 
     }
 }
 
+// One pass over the fields, collecting every error and the statements for both struct
+// shapes (named and tuple) side by side; splitting it would scatter that one loop.
 pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     let mut errors = Errors::default();
     let name = &input.ident;

@@ -68,6 +68,8 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+// The measurement protocol, top to bottom: start Redis, warm up, interleave decisions with
+// the baseline, report. Kept in one function so the protocol reads in order.
 fn main() {
     let Some((url, _child)) = redis_url() else {
         eprintln!("skipping: no redis-server on PATH and MCP_SECURE_BENCH_REDIS_URL unset");
