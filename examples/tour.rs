@@ -73,12 +73,17 @@ fn args(v: Value) -> JsonObject {
     v.as_object().cloned().unwrap_or_default()
 }
 
-fn error_of(result: &CallToolResult) -> Option<&Value> {
-    result
-        .structured_content
-        .as_ref()
-        .and_then(|v| v.get("error"))
-        .filter(|_| result.is_error == Some(true))
+/// The `{"error": {...}}` body of an error result: its structured content, or (for a tool
+/// that declares an output schema) its text.
+fn error_of(result: &CallToolResult) -> Option<Value> {
+    if result.is_error != Some(true) {
+        return None;
+    }
+    let body = result.structured_content.clone().or_else(|| {
+        let text = result.content.first()?.as_text()?;
+        serde_json::from_str(&text.text).ok()
+    })?;
+    body.get("error").cloned()
 }
 
 async fn call(

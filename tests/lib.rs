@@ -85,19 +85,29 @@ pub async fn call(
         .expect("tools/call answered")
 }
 
-/// The `{"error": {...}}` object of a denied call (panics if the call succeeded).
-pub fn error_body(result: &CallToolResult) -> &serde_json::Map<String, Value> {
+/// The `{"error": {...}}` object of a denied call (panics if the call succeeded): from the
+/// structured content, or, for a tool with an output schema (whose error results carry the
+/// body as text only), from the text content.
+pub fn error_body(result: &CallToolResult) -> serde_json::Map<String, Value> {
     assert_eq!(
         result.is_error,
         Some(true),
         "expected an error result: {result:?}"
     );
+    let from_text = || {
+        result
+            .content
+            .first()
+            .and_then(|c| c.as_text())
+            .and_then(|t| serde_json::from_str::<Value>(&t.text).ok())
+    };
     result
         .structured_content
-        .as_ref()
-        .and_then(|v| v.get("error"))
-        .and_then(Value::as_object)
-        .expect("structured error body")
+        .clone()
+        .or_else(from_text)
+        .and_then(|v| v.get("error").cloned())
+        .and_then(|v| v.as_object().cloned())
+        .expect("an error body")
 }
 
 /// The error code of a denied call.

@@ -148,9 +148,39 @@ impl ToolError {
         json!({ "error": Value::Object(error) })
     }
 
-    /// The tool result carrying this error (`isError: true`).
+    /// The tool result carrying this error (`isError: true`): the `{"error": {...}}` body as
+    /// the text content and as the structured content.
     pub fn into_result(self) -> CallToolResult {
-        CallToolResult::structured_error(self.body())
+        error_result(self.body(), false)
+    }
+}
+
+/// An `isError` result carrying `body` (`{"error": {...}}`) as JSON text, every client's
+/// readable form. For a tool that declares an output schema (`declares_output_schema`) the
+/// body is the text alone: clients validate `structuredContent` against the tool's output
+/// schema, error results included (the TypeScript SDK 1.x does, and throws `-32602` on a
+/// mismatch), so an error object there would hide the error from them. Otherwise it is also
+/// the structured content.
+pub fn error_result(body: Value, declares_output_schema: bool) -> CallToolResult {
+    if declares_output_schema {
+        CallToolResult::error(vec![rmcp::model::ContentBlock::text(body.to_string())])
+    } else {
+        CallToolResult::structured_error(body)
+    }
+}
+
+/// Makes an `isError` result of a tool with an output schema readable by every client: its
+/// structured content (which would fail the schema) moves into the text content.
+pub(crate) fn unstructure_error(result: &mut CallToolResult) {
+    if result.is_error != Some(true) {
+        return;
+    }
+    if let Some(structured) = result.structured_content.take()
+        && result.content.is_empty()
+    {
+        result
+            .content
+            .push(rmcp::model::ContentBlock::text(structured.to_string()));
     }
 }
 

@@ -79,6 +79,7 @@ pub mod policy;
 pub mod principal;
 pub mod rate;
 pub mod redact;
+mod schema;
 pub mod scope;
 pub mod security;
 mod serve;

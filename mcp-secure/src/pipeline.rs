@@ -163,13 +163,36 @@ fn route<S: SecureServer>(
     if let Some(annotations) = listing.annotations {
         tool = tool.with_annotations(annotations);
     }
+    let structured = listing.output_schema.is_some();
     if let Some(schema) = listing.output_schema {
-        tool = tool.with_raw_output_schema(schema);
+        tool = tool.with_raw_output_schema(crate::schema::standard(schema));
     }
+    tool.input_schema = crate::schema::standard(tool.input_schema);
+    let call = Call {
+        policy,
+        invoke,
+        structured,
+    };
     Ok(ToolRoute::new_dyn(tool, move |ctx| {
-        Box::pin(run(ctx, policy, invoke))
+        Box::pin(run(ctx, call))
     }))
 }
+
+/// What one tool's route runs: its policy, its adapter, and whether it declares an output
+/// schema (then error results carry their body as text only).
+struct Call<S> {
+    policy: &'static ToolPolicy,
+    invoke: Invoke<S>,
+    structured: bool,
+}
+
+impl<S> Clone for Call<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Call<S> {}
 
 /// The principal a request was authenticated as: put in the request's extensions by the
 /// stdio transport, or in the HTTP request parts by the bearer-token layer.
@@ -311,10 +334,11 @@ enum Answer {
 /// texts); returns the answer and how many secrets were masked.
 fn redact(
     outcome: Outcome,
-    policy: &ToolPolicy,
+    call: Call<impl Sized>,
     principal: &Principal,
     security: &Security,
 ) -> Result<(Answer, usize), Denial> {
+    let policy = call.policy;
     let redactor = security.redactor();
     Ok(match outcome {
         Outcome::Rejected(denial) => return Err(denial),
@@ -324,6 +348,9 @@ fn redact(
         }
         Outcome::Result(mut result) => {
             let n = redactor.redact_result(&mut result);
+            if call.structured {
+                crate::error::unstructure_error(&mut result);
+            }
             (Answer::Result(result), n)
         }
         Outcome::Failed(error) => {
@@ -335,7 +362,10 @@ fn redact(
             }
             let mut body = error.body();
             let n = redactor.redact_value(&mut body);
-            (Answer::Result(CallToolResult::structured_error(body)), n)
+            (
+                Answer::Result(crate::error::error_result(body, call.structured)),
+                n,
+            )
         }
         Outcome::Error(mut error) => {
             let mut n = 0;
@@ -353,27 +383,28 @@ fn redact(
 
 /// A refusal: audited, and answered as an `isError` result.
 fn refuse(
-    policy: &ToolPolicy,
+    call: Call<impl Sized>,
     principal: Option<&Principal>,
     denial: &Denial,
     started: Instant,
 ) -> Result<CallToolResponse, ErrorData> {
     audit::decision(&audit::Decision {
-        tool: policy.name,
+        tool: call.policy.name,
         principal,
         denial: Some(denial),
         tool_error: false,
         elapsed: started.elapsed(),
         stage: audit::Stage::Pipeline,
     });
-    Ok(denial.to_tool_error().into_result().into())
+    let body = denial.to_tool_error().body();
+    Ok(crate::error::error_result(body, call.structured).into())
 }
 
 async fn run<S: SecureServer>(
     mut ctx: ToolCallContext<'_, S>,
-    policy: &'static ToolPolicy,
-    invoke: Invoke<S>,
+    call: Call<S>,
 ) -> Result<CallToolResponse, ErrorData> {
+    let Call { policy, invoke, .. } = call;
     let started = Instant::now();
     let server = ctx.service;
     let security = server.security_runtime();
@@ -381,7 +412,7 @@ async fn run<S: SecureServer>(
     // 1-4. authenticate, authorize, rate limit, validate (size)
     let principal = match admit(&ctx, policy, security).await {
         Ok(principal) => principal,
-        Err((principal, denial)) => return refuse(policy, principal.as_ref(), &denial, started),
+        Err((principal, denial)) => return refuse(call, principal.as_ref(), &denial, started),
     };
     // Extractors (`Principal`) see the principal the pipeline checked.
     ctx.request_context.extensions.insert(principal.clone());
@@ -390,9 +421,9 @@ async fn run<S: SecureServer>(
     let outcome = invoke_tool(server, ctx, policy, invoke).await;
 
     // 6. redact
-    let (answer, redactions) = match redact(outcome, policy, &principal, security) {
+    let (answer, redactions) = match redact(outcome, call, &principal, security) {
         Ok(redacted) => redacted,
-        Err(denial) => return refuse(policy, Some(&principal), &denial, started),
+        Err(denial) => return refuse(call, Some(&principal), &denial, started),
     };
 
     // 7. audit

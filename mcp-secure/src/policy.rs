@@ -30,6 +30,21 @@ impl ServerPolicy {
         tools.iter().find(|t| t.name == name)
     }
 
+    /// The least-privilege scopes a client should ask for first (the `scope` of a `401`
+    /// challenge): the lowest scope of each hierarchy chain, i.e. every scope that another
+    /// implies and that implies none. Empty when the server declares no hierarchy; step-up
+    /// (`403 insufficient_scope`) asks for the rest.
+    pub fn starting_scopes(&self) -> ScopeSet {
+        let lowest = self
+            .hierarchy
+            .iter()
+            .map(|(_, lower)| *lower)
+            .filter(|lower| !self.hierarchy.iter().any(|(higher, _)| higher == lower));
+        let mut set = ScopeSet::new();
+        set.extend(lowest);
+        set
+    }
+
     /// Every scope the server mentions: the catalogue, the hierarchy and the tools' scopes.
     pub fn declared_scopes(&self) -> ScopeSet {
         let mut set = ScopeSet::new();
@@ -135,6 +150,26 @@ mod tests {
         let read = ScopeSet::parse("data:read").unwrap();
         assert!(!WRITE.permits(&read));
         assert_eq!(WRITE.missing_scopes(&read), vec!["data:write"]);
+    }
+
+    #[test]
+    fn starting_scopes_are_the_lowest_of_each_chain() {
+        static POLICY: ServerPolicy = ServerPolicy {
+            name: "s",
+            version: "1",
+            instructions: None,
+            catalogue: &[],
+            hierarchy: &[
+                ("admin:full", "data:write"),
+                ("data:write", "data:read"),
+                ("billing:admin", "billing:read"),
+            ],
+            tools: &[],
+        };
+        assert_eq!(
+            POLICY.starting_scopes().to_string(),
+            "billing:read data:read"
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ async fn no_token_gets_401_pointing_at_the_metadata() {
     assert_eq!(
         r.challenge(),
         format!(
-            "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
+            "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\", scope=\"data:read\"",
             stack.base
         )
     );

@@ -85,6 +85,36 @@ impl Server {
     }
 }
 
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Counted {
+    count: u64,
+}
+
+#[derive(Clone)]
+struct Counter {
+    security: Security,
+}
+
+#[secure_server]
+impl Counter {
+    /// A tool with an output schema (whose `u64` field schemars would give `format: uint64`).
+    #[secure_tool(public, rate = "2/h")]
+    async fn counted(
+        &self,
+        Parameters(input): Parameters<Echo>,
+    ) -> Result<Json<Counted>, ToolError> {
+        if input.text == "missing" {
+            return Err(ToolError::not_found("no such thing"));
+        }
+        Ok(Json(Counted { count: 1 }))
+    }
+
+    #[secure_tool(public)]
+    async fn plain(&self) -> Result<String, ToolError> {
+        Err(ToolError::not_found("nothing here"))
+    }
+}
+
 async fn connect(server: Server, principal: Option<Principal>) -> RunningService<RoleClient, ()> {
     let (client_io, server_io) = tokio::io::duplex(1 << 20);
     let (sr, sw) = tokio::io::split(server_io);
@@ -281,4 +311,48 @@ async fn a_global_budget_caps_a_caller_across_tools() {
     );
     // Per caller: Bob is untouched.
     ok_body(&call(&bob, "no_args", json!({})).await);
+}
+
+#[tokio::test]
+async fn errors_of_a_tool_with_an_output_schema_are_text_that_every_client_can_read() {
+    let (client_io, server_io) = tokio::io::duplex(1 << 20);
+    let (sr, sw) = tokio::io::split(server_io);
+    let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(sr, sw);
+    let counter = Counter {
+        security: Security::default(),
+    };
+    tokio::spawn(async move {
+        let transport = LocalPrincipalTransport::new(transport, principal(""));
+        if let Ok(running) = counter.serve(transport).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let (cr, cw) = tokio::io::split(client_io);
+    let client: RunningService<RoleClient, ()> = ().serve((cr, cw)).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    let counted = tools.iter().find(|t| t.name == "counted").unwrap();
+    let schema = serde_json::to_string(&counted.output_schema).unwrap();
+    assert!(counted.output_schema.is_some());
+    assert!(!schema.contains("uint64"), "{schema}");
+    // A validation error, a tool error and a rate limit: text only, no structured content
+    // that a client would check against the output schema.
+    let invalid = call(&client, "counted", json!({"text": 5})).await;
+    let not_found = call(&client, "counted", json!({"text": "missing"})).await;
+    let limited = call(&client, "counted", json!({"text": "x"})).await;
+    for (result, code) in [
+        (&invalid, "INVALID_INPUT"),
+        (&not_found, "NOT_FOUND"),
+        (&limited, "RATE_LIMITED"),
+    ] {
+        assert_eq!(result.is_error, Some(true));
+        assert!(result.structured_content.is_none(), "{result:?}");
+        let text = result.content[0].as_text().unwrap().text.clone();
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["error"]["code"], code);
+    }
+    assert_eq!(error_body(&invalid)["fields"][0]["rule"], "type");
+    assert!(error_body(&limited)["retry_after"].as_u64().unwrap() >= 1);
+    // A tool without an output schema keeps the structured body too.
+    let r = call(&client, "plain", json!({})).await;
+    assert_eq!(r.structured_content.unwrap()["error"]["code"], "NOT_FOUND");
 }

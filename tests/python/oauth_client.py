@@ -84,7 +84,10 @@ async def main(url: str) -> dict:
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 tools = await session.list_tools()
+                # The 401 asked for the least-privilege start (data:read): write_data needs a
+                # step-up, which the SDK does on the 403 (re-authorizing with data:write too).
                 written = await session.call_tool("write_data", {"id": "py-1", "data": "from python"})
+                tools_after = await session.list_tools()
                 # alice cannot hold admin:full: the server answers 403 insufficient_scope, the
                 # SDK tries a step-up, the authorization server cannot grant it, the call fails.
                 try:
@@ -94,6 +97,7 @@ async def main(url: str) -> dict:
                     denied = type(error).__name__
     return {
         "tools": sorted(t.name for t in tools.tools),
+        "tools_after_step_up": sorted(t.name for t in tools_after.tools),
         "written": written.structured_content,
         "admin_call": denied,
         "registered": storage.client is not None,

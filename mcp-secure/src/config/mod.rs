@@ -124,6 +124,9 @@ pub struct OAuthSettings {
     pub allow_jwt_typ: bool,
     /// Clock-skew leeway.
     pub leeway_seconds: u64,
+    /// The scopes a `401` challenge asks clients to start with (default: the lowest scope of
+    /// each hierarchy chain).
+    pub default_scopes: Option<ScopeSet>,
 }
 
 impl Default for OAuthSettings {
@@ -141,6 +144,7 @@ impl Default for OAuthSettings {
             skip_metadata_check: false,
             allow_jwt_typ: false,
             leeway_seconds: 30,
+            default_scopes: None,
         }
     }
 }

@@ -443,6 +443,13 @@ pub(crate) static SETTINGS: &[Setting] = &[
         "also accept `typ: JWT` or no `typ` (a relaxation of RFC 9068; warns)",
         apply!(bool, |c, v| c.oauth.allow_jwt_typ = v),
     ),
+    setting(
+        "oauth.default_scopes",
+        Some("OAUTH_DEFAULT_SCOPES"),
+        "a space-separated scope list",
+        "the scopes a `401` asks clients to start with (default: the lowest scope of each hierarchy chain); step-up asks for the rest",
+        apply!(ScopeSet, |c, v| c.oauth.default_scopes = Some(v)),
+    ),
     Setting {
         shorthand: true,
         ..setting(

@@ -28,6 +28,8 @@ pub struct AuthState {
     throttle: FailureThrottle,
     pub(super) max_body_bytes: usize,
     scope_challenge: bool,
+    /// `scope` of the `401` challenge, if any.
+    starting_scope: Option<String>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -52,6 +54,14 @@ impl AuthState {
             throttle: FailureThrottle::new(config.failure_limit),
             max_body_bytes: config.max_body_bytes,
             scope_challenge: config.scope_challenge,
+            starting_scope: Some(
+                config
+                    .starting_scopes
+                    .clone()
+                    .unwrap_or_else(|| policy.starting_scopes())
+                    .to_string(),
+            )
+            .filter(|s| !s.is_empty()),
         }
     }
 
@@ -60,7 +70,7 @@ impl AuthState {
             resource_metadata: &self.resource_metadata,
             error: failure.map(|_| "invalid_token"),
             description: failure.map(AuthFailure::description),
-            scope: None,
+            scope: self.starting_scope.as_deref(),
         };
         let body = match failure {
             Some(f) => json!({"error": "invalid_token", "error_description": f.description()}),

@@ -57,6 +57,7 @@ pub struct HttpConfig {
     json_response: bool,
     scope_challenge: bool,
     resource_name: Option<String>,
+    starting_scopes: Option<crate::scope::ScopeSet>,
 }
 
 /// The HTTP settings are unusable.
@@ -99,6 +100,7 @@ impl HttpConfig {
             json_response: true,
             scope_challenge: true,
             resource_name: None,
+            starting_scopes: None,
         })
     }
 
@@ -175,6 +177,14 @@ impl HttpConfig {
     /// `insufficient_scope` before dispatch (default on). The in-tool check stays either way.
     pub fn scope_challenge(mut self, on: bool) -> Self {
         self.scope_challenge = on;
+        self
+    }
+
+    /// The scopes a `401` challenge asks a client to start with (`scope="…"`); default: the
+    /// server's [`starting_scopes`](crate::ServerPolicy::starting_scopes), the lowest of each
+    /// hierarchy chain. Without one, clients ask for every scope in the metadata at once.
+    pub fn starting_scopes(mut self, scopes: crate::scope::ScopeSet) -> Self {
+        self.starting_scopes = Some(scopes);
         self
     }
 

@@ -231,6 +231,9 @@ where
     if !config.http.allowed_origins.is_empty() {
         http = http.allowed_origins(config.http.allowed_origins.iter().cloned());
     }
+    if let Some(scopes) = &config.oauth.default_scopes {
+        http = http.starting_scopes(scopes.clone());
+    }
     let audience = http.resource().to_string();
     let validator = validator_from_config(config, issuer, &audience).await?;
     let listener = tokio::net::TcpListener::bind(config.http.addr).await?;

@@ -106,8 +106,10 @@ async fn the_python_mcp_sdk_completes_the_oauth_flow_against_the_example() {
     assert_eq!(seen["pkce_method"], "S256");
     assert_eq!(seen["resource"], mcp_url.as_str());
     assert_eq!(seen["iss"], issuer);
+    // The first login asks for the 401's least-privilege scope; the write steps up.
+    assert_eq!(seen["tools"], json!(["read_data", "server_status"]));
     assert_eq!(
-        seen["tools"],
+        seen["tools_after_step_up"],
         json!(["process_input", "read_data", "server_status", "write_data"])
     );
     assert_eq!(seen["written"]["updated_by"], "alice");
