@@ -11,7 +11,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use crate::scope::ScopeSet;
+use crate::{redact::SecretString, scope::ScopeSet};
 
 /// How the principal was authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,10 @@ struct Inner {
     expires_at: Option<SystemTime>,
     method: AuthMethod,
     rate_key: Arc<str>,
+    tenant: Option<String>,
+    roles: Vec<String>,
+    claims: serde_json::Map<String, serde_json::Value>,
+    token: Option<SecretString>,
 }
 
 /// An authenticated caller. Cheap to clone.
@@ -117,6 +121,35 @@ impl Principal {
     pub fn rate_key(&self) -> &Arc<str> {
         &self.0.rate_key
     }
+
+    /// The tenant the token was issued in (Entra's `tid`), when the provider has tenants.
+    pub fn tenant(&self) -> Option<&str> {
+        self.0.tenant.as_deref()
+    }
+
+    /// The roles the token carries (`roles`, Keycloak's `realm_access.roles`, Cognito's
+    /// `cognito:groups`, or `groups`), for the tool to read. Roles grant nothing by
+    /// themselves: a scope mapping decides what counts as a scope.
+    pub fn roles(&self) -> &[String] {
+        &self.0.roles
+    }
+
+    /// Every verified claim of the token (empty for a local caller).
+    pub fn claims(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.0.claims
+    }
+
+    /// One verified claim.
+    pub fn claim(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.claims.get(name)
+    }
+
+    /// The caller's own access token, kept only when the server opted in
+    /// (`OAUTH_KEEP_TOKEN`), as a secret: for exchanging it at the authorization server,
+    /// never for passing on.
+    pub fn token(&self) -> Option<&SecretString> {
+        self.0.token.as_ref()
+    }
 }
 
 impl fmt::Debug for Principal {
@@ -127,12 +160,14 @@ impl fmt::Debug for Principal {
             .field("issuer", &self.0.issuer)
             .field("scopes", &self.0.scopes)
             .field("method", &self.0.method)
+            .field("tenant", &self.0.tenant)
+            .field("claims", &self.0.claims.len())
+            .field("token", &self.0.token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
 
 /// Builds a [`Principal`].
-#[derive(Debug)]
 #[must_use]
 pub struct PrincipalBuilder {
     subject: String,
@@ -142,6 +177,19 @@ pub struct PrincipalBuilder {
     expires_at: Option<SystemTime>,
     method: AuthMethod,
     rate_key_by: RateKeyBy,
+    tenant: Option<String>,
+    roles: Vec<String>,
+    claims: serde_json::Map<String, serde_json::Value>,
+    token: Option<SecretString>,
+}
+
+impl fmt::Debug for PrincipalBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrincipalBuilder")
+            .field("subject", &self.subject)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PrincipalBuilder {
@@ -154,7 +202,35 @@ impl PrincipalBuilder {
             expires_at: None,
             method,
             rate_key_by: RateKeyBy::Subject,
+            tenant: None,
+            roles: Vec::new(),
+            claims: serde_json::Map::new(),
+            token: None,
         }
+    }
+
+    /// The tenant.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// The roles.
+    pub fn roles(mut self, roles: Vec<String>) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// The verified claims.
+    pub fn claims(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// The caller's token (kept only on the server's opt-in).
+    pub fn token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
+        self
     }
 
     /// The OAuth client id.
@@ -213,6 +289,10 @@ impl PrincipalBuilder {
             expires_at: self.expires_at,
             method: self.method,
             rate_key,
+            tenant: self.tenant,
+            roles: self.roles,
+            claims: self.claims,
+            token: self.token,
         }))
     }
 }

@@ -110,8 +110,8 @@ where
         let dev =
             crate::dev_auth::start_configured(&config.dev_auth, S::server_policy(), &resource)
                 .await?;
-        let issuer = dev.issuer().to_owned();
-        let served = crate::http::setup::serve_configured(server, config, &issuer).await;
+        let issuers = [dev.issuer().to_owned()];
+        let served = crate::http::setup::serve_configured(server, config, &issuers).await;
         dev.shutdown().await;
         return served;
     }
@@ -122,12 +122,8 @@ where
             setting: "MCP_DEV_AUTH",
         });
     }
-    let issuer = config
-        .oauth
-        .issuer
-        .clone()
-        .ok_or(crate::http::setup::SetupError::MissingIssuer)?;
-    crate::http::setup::serve_configured(server, config, &issuer).await
+    let issuers = config.oauth.issuers();
+    crate::http::setup::serve_configured(server, config, &issuers).await
 }
 
 #[cfg(not(feature = "http"))]

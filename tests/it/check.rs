@@ -80,7 +80,7 @@ async fn a_good_stdio_configuration_passes() {
 async fn a_bad_configuration_fails_naming_every_rule() {
     let path = temp_file(
         "bad.json",
-        r#"{"security": {"transport": "http", "auth_required": false, "oauth": {"pkce_required": false, "token_ttl_seconds": 86400, "issuer": "http://auth.example.com", "audience": "https://mcp.example.com/mcp", "client_secret": "CANARY-in-file"}, "rate_limit": 0, "rate_limt": 5}}"#,
+        r#"{"security": {"transport": "http", "auth_required": false, "oauth": {"pkce_required": false, "token_ttl_seconds": 100000, "issuer": "http://auth.example.com", "audience": "https://mcp.example.com/mcp", "client_secret": "CANARY-in-file"}, "rate_limit": 0, "rate_limt": 5}}"#,
     );
     let r = run(&["--config", path.to_str().unwrap(), "--offline"], &[]).await;
     assert!(!r.ok);

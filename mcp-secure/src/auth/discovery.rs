@@ -92,10 +92,21 @@ pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
     urls
 }
 
-/// Fetches and checks the metadata of `issuer`.
+/// Fetches and checks the metadata of `issuer`: the same `issuer`, and PKCE `S256` in
+/// `code_challenge_methods_supported`.
 pub async fn discover(
     issuer: &str,
     timeout: Duration,
+) -> Result<AuthorizationServerMetadata, DiscoveryError> {
+    discover_with(issuer, timeout, true).await
+}
+
+/// [`discover`], with the PKCE check only when `require_pkce` (for providers whose metadata
+/// omits `code_challenge_methods_supported` while documenting S256, such as Entra ID).
+pub async fn discover_with(
+    issuer: &str,
+    timeout: Duration,
+    require_pkce: bool,
 ) -> Result<AuthorizationServerMetadata, DiscoveryError> {
     let url = Url::parse(issuer).map_err(|_| DiscoveryError::BadIssuerUrl(issuer.to_owned()))?;
     let client = fetch::client(timeout);
@@ -114,7 +125,7 @@ pub async fn discover(
                     .code_challenge_methods_supported
                     .as_ref()
                     .is_some_and(|m| m.iter().any(|x| x == "S256"));
-                if !s256 {
+                if !s256 && require_pkce {
                     return Err(DiscoveryError::NoPkceS256);
                 }
                 return Ok(metadata);

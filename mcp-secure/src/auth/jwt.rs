@@ -21,14 +21,12 @@ use serde::Deserialize;
 use super::{
     AuthFailure, TokenValidator,
     cache::{TokenCache, token_hash},
+    claims::{ClaimMapping, Claims},
     jwks::{JwksSource, KeySet},
     keys::SharedKey,
     now_unix,
 };
-use crate::{
-    principal::{Principal, RateKeyBy},
-    scope::ScopeSet,
-};
+use crate::principal::{Principal, RateKeyBy};
 
 /// Longest token accepted, in bytes (checked before any decoding).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -66,7 +64,15 @@ pub const DEFAULT_ALGORITHMS: &[Algorithm] = &[
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
     issuer: String,
-    audience: String,
+    /// Accepted values of the audience claim; the first is this resource.
+    audiences: Vec<String>,
+    /// The claim that must name one of `audiences`: `aud`, or `client_id` for providers whose
+    /// tokens have no audience (Cognito).
+    audience_claim: String,
+    mapping: ClaimMapping,
+    tenants: Vec<String>,
+    required_claims: Vec<(String, String)>,
+    keep_token: bool,
     algorithms: Vec<Algorithm>,
     leeway: Duration,
     max_lifetime: Duration,
@@ -100,7 +106,12 @@ impl JwtConfig {
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into(),
-            audience: audience.into(),
+            audiences: vec![audience.into()],
+            audience_claim: "aud".into(),
+            mapping: ClaimMapping::default(),
+            tenants: Vec::new(),
+            required_claims: Vec::new(),
+            keep_token: false,
             algorithms: DEFAULT_ALGORITHMS.to_vec(),
             leeway: Duration::from_secs(30),
             max_lifetime: Duration::from_secs(3600),
@@ -162,14 +173,62 @@ impl JwtConfig {
         self
     }
 
+    /// Accepts these audiences instead (any one of them in the audience claim); for
+    /// providers whose `aud` is not the resource URI (Entra's API client ID, Auth0's API
+    /// identifier).
+    pub fn audiences(mut self, audiences: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        let audiences: Vec<String> = audiences.into_iter().map(Into::into).collect();
+        if !audiences.is_empty() {
+            self.audiences = audiences;
+        }
+        self
+    }
+
+    /// The claim that must name one of the audiences (default `aud`). Only for providers
+    /// whose access tokens carry no `aud` (Cognito: `client_id`).
+    pub fn audience_claim(mut self, claim: impl Into<String>) -> Self {
+        self.audience_claim = claim.into();
+        self
+    }
+
+    /// Where scopes, the client id and the tenant are read from.
+    pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
+        self.mapping = mapping;
+        self
+    }
+
+    /// Accepts only tokens whose tenant claim is one of `tenants` (set the claim in the
+    /// mapping).
+    pub fn tenants(mut self, tenants: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tenants = tenants.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Requires the claim at `path` to be exactly `value` (Cognito's `token_use: access`).
+    pub fn require_claim(mut self, path: impl Into<String>, value: impl Into<String>) -> Self {
+        self.required_claims.push((path.into(), value.into()));
+        self
+    }
+
+    /// Keeps the caller's token in the `Principal`, as a secret (for token exchange).
+    pub fn keep_token(mut self, keep: bool) -> Self {
+        self.keep_token = keep;
+        self
+    }
+
     /// The issuer.
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    /// The audience (this resource).
+    /// The audience (this resource, or the first accepted audience).
     pub fn audience(&self) -> &str {
-        &self.audience
+        self.audiences.first().map_or("", String::as_str)
+    }
+
+    /// Every accepted audience.
+    pub fn accepted_audiences(&self) -> &[String] {
+        &self.audiences
     }
 
     /// The allowed algorithms.
@@ -260,34 +319,6 @@ impl Audience {
             Self::Many(list) => list.iter().any(|a| a == resource),
         }
     }
-}
-
-/// `scp`: a string (space separated) or an array.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ScopeClaim {
-    List(String),
-    Array(Vec<String>),
-}
-
-/// The claims we use, typed: a duplicate claim or a wrong type fails to parse.
-#[derive(Deserialize)]
-struct Claims {
-    iss: String,
-    sub: String,
-    aud: Audience,
-    exp: u64,
-    iat: u64,
-    #[serde(default)]
-    nbf: Option<u64>,
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(default)]
-    scp: Option<ScopeClaim>,
-    #[serde(default)]
-    client_id: Option<String>,
-    #[serde(default)]
-    azp: Option<String>,
 }
 
 fn is_b64url(segment: &str) -> bool {
@@ -385,7 +416,7 @@ impl fmt::Debug for JwtValidator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtValidator")
             .field("issuer", &self.config.issuer)
-            .field("audience", &self.config.audience)
+            .field("audiences", &self.config.audiences)
             .field("keys", &self.keys)
             .field("cache", &self.cache)
             .finish()
@@ -404,10 +435,15 @@ impl JwtValidator {
                 v.leeway = config.leeway.as_secs();
                 v.validate_exp = true;
                 v.validate_nbf = true;
-                v.validate_aud = true;
-                v.set_audience(&[config.audience.as_str()]);
+                if config.audience_claim == "aud" {
+                    v.validate_aud = true;
+                    v.set_audience(&config.audiences);
+                    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                } else {
+                    v.validate_aud = false;
+                    v.set_required_spec_claims(&["exp", "iss", "sub"]);
+                }
                 v.set_issuer(&[config.issuer.as_str()]);
-                v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
                 (alg, v)
             })
             .collect();
@@ -459,56 +495,68 @@ impl JwtValidator {
         let data = jsonwebtoken::decode::<Claims>(token, key.decoding_key(), validation)
             .map_err(|e| map_jwt_error(e.kind()))?;
         let claims = data.claims;
-        // jsonwebtoken accepted iss/aud against our single expected values; the typed
-        // struct has already refused arrays for `iss`. Check again, exactly.
-        if claims.iss != self.config.issuer {
+        let (principal, valid_until) = self.principal(claims, token)?;
+        Ok((principal, valid_until, header.kid))
+    }
+
+    /// The checks on verified claims jsonwebtoken does not make (or makes loosely), and the
+    /// principal they describe.
+    fn principal(&self, claims: Claims, token: &str) -> Result<(Principal, u64), AuthFailure> {
+        let config = &self.config;
+        // jsonwebtoken accepted iss/aud against the expected values; check again, exactly,
+        // on the strictly decoded claims (an `iss` array is refused here).
+        if claims.required_string("iss")? != config.issuer {
             return Err(AuthFailure::BadIssuer);
         }
-        if !claims.aud.contains(&self.config.audience) {
+        if !claims.names_any(&config.audience_claim, &config.audiences)? {
             return Err(AuthFailure::BadAudience);
         }
+        for (path, value) in &config.required_claims {
+            if claims.string(path)? != Some(value.as_str()) {
+                return Err(AuthFailure::BadClaims);
+            }
+        }
+        let tenant = config.mapping.tenant(&claims)?.map(str::to_owned);
+        if !config.tenants.is_empty()
+            && !tenant
+                .as_deref()
+                .is_some_and(|t| config.tenants.iter().any(|a| a == t))
+        {
+            return Err(AuthFailure::BadIssuer);
+        }
+        let exp = claims.time("exp")?.ok_or(AuthFailure::BadClaims)?;
+        let iat = claims.time("iat")?.ok_or(AuthFailure::BadClaims)?;
+        let nbf = claims.time("nbf")?;
         let now = now_unix();
-        let leeway = self.config.leeway.as_secs();
-        if claims.iat > now + leeway {
+        let leeway = config.leeway.as_secs();
+        if iat > now.saturating_add(leeway) {
             return Err(AuthFailure::IssuedInFuture);
         }
-        if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(AuthFailure::NotYetValid);
         }
-        if claims.exp <= claims.iat || claims.exp - claims.iat > self.config.max_lifetime.as_secs()
-        {
+        if exp <= iat || exp - iat > config.max_lifetime.as_secs() {
             return Err(AuthFailure::LifetimeTooLong);
         }
-        let mut scopes = match &claims.scope {
-            Some(list) => ScopeSet::parse(list).map_err(|_| AuthFailure::BadScope)?,
-            None => ScopeSet::new(),
-        };
-        match &claims.scp {
-            Some(ScopeClaim::List(list)) => {
-                scopes.extend(
-                    ScopeSet::parse(list)
-                        .map_err(|_| AuthFailure::BadScope)?
-                        .iter(),
-                );
-            }
-            Some(ScopeClaim::Array(items)) => {
-                scopes.extend(
-                    ScopeSet::try_from_iter(items)
-                        .map_err(|_| AuthFailure::BadScope)?
-                        .iter(),
-                );
-            }
-            None => {}
-        }
-        let mut builder = Principal::bearer(claims.sub)
-            .issuer(claims.iss)
+        let scopes = config.mapping.scopes(&claims)?;
+        let subject = claims.required_string("sub")?.to_owned();
+        let valid_until = exp.saturating_add(leeway);
+        let mut builder = Principal::bearer(subject)
+            .issuer(config.issuer.clone())
             .scopes(scopes)
-            .expires_at_unix(claims.exp + leeway)
-            .rate_key_by(self.config.rate_key_by);
-        if let Some(client) = claims.client_id.or(claims.azp) {
+            .expires_at_unix(valid_until)
+            .rate_key_by(config.rate_key_by)
+            .roles(super::claims::roles(&claims));
+        if let Some(client) = config.mapping.client_id(&claims)? {
             builder = builder.client_id(client);
         }
-        Ok((builder.build(), claims.exp + leeway, header.kid))
+        if let Some(tenant) = tenant {
+            builder = builder.tenant(tenant);
+        }
+        if config.keep_token {
+            builder = builder.token(crate::redact::SecretString::from(token.to_owned()));
+        }
+        Ok((builder.claims(claims.0).build(), valid_until))
     }
 }
 

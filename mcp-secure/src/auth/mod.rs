@@ -12,6 +12,7 @@
 //! Verified tokens are cached by the SHA-256 of the token until they expire ([`TokenCache`]).
 
 mod cache;
+pub mod claims;
 pub mod discovery;
 mod fetch;
 pub mod introspection;
@@ -127,6 +128,30 @@ impl AuthFailure {
         }
     }
 
+    /// What to change, for the refusals a configuration (rather than an attack) usually
+    /// causes; logged with the refusal.
+    pub fn fix(self) -> Option<&'static str> {
+        Some(match self {
+            Self::LifetimeTooLong => {
+                "the token lives longer than OAUTH_TOKEN_TTL_SECONDS allows: shorten the access \
+                 token lifetime at the authorization server, or raise OAUTH_TOKEN_TTL_SECONDS \
+                 (at most 86400; above 3600 a warning)"
+            }
+            Self::BadAudience => {
+                "the token's audience is not this server: request it with resource=<this \
+                 server's URL>, or list the provider's audience value in OAUTH_AUDIENCE"
+            }
+            Self::BadType => {
+                "the token's typ is not at+jwt: use an RFC 9068 token profile at the \
+                 authorization server, or set OAUTH_PROVIDER (or OAUTH_ALLOW_JWT_TYP=true)"
+            }
+            Self::BadIssuer => {
+                "the token's issuer is not trusted: check OAUTH_ISSUER (and OAUTH_TENANTS)"
+            }
+            _ => return None,
+        })
+    }
+
     /// A short description for the `error_description` of a 401.
     pub fn description(self) -> &'static str {
         match self {
@@ -145,6 +170,12 @@ impl AuthFailure {
 pub trait TokenValidator: Send + Sync + fmt::Debug + 'static {
     /// Validates `token` (the credential after `Bearer `).
     fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthFailure>>;
+}
+
+impl TokenValidator for std::sync::Arc<dyn TokenValidator> {
+    fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthFailure>> {
+        (**self).validate(token)
+    }
 }
 
 /// JWTs (three dot-separated segments) go to `jwt`, anything else to `opaque`.
@@ -168,6 +199,59 @@ impl<J: TokenValidator, O: TokenValidator> TokenValidator for EitherValidator<J,
         } else {
             self.opaque.validate(token)
         }
+    }
+}
+
+/// Several trusted issuers, each with its own validator (its keys, its checks): a JWT goes
+/// to the validator of the issuer it names. The `iss` is read from the payload before any
+/// signature is checked only to choose the validator, which then verifies the signature with
+/// that issuer's keys and checks `iss` again.
+#[derive(Debug)]
+pub struct IssuerRouter {
+    by_issuer: Vec<(String, std::sync::Arc<dyn TokenValidator>)>,
+}
+
+impl IssuerRouter {
+    /// Routes to `validators` by issuer.
+    pub fn new(
+        validators: impl IntoIterator<Item = (String, std::sync::Arc<dyn TokenValidator>)>,
+    ) -> Self {
+        Self {
+            by_issuer: validators.into_iter().collect(),
+        }
+    }
+}
+
+/// The `iss` of a compact JWS, unverified: only to choose whose keys verify it.
+fn peek_issuer(token: &str) -> Result<String, AuthFailure> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    #[derive(serde::Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    let payload = token.split('.').nth(1).ok_or(AuthFailure::Malformed)?;
+    let json = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| AuthFailure::Malformed)?;
+    let iss: Iss = serde_json::from_slice(&json).map_err(|_| AuthFailure::BadClaims)?;
+    Ok(iss.iss)
+}
+
+impl TokenValidator for IssuerRouter {
+    fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthFailure>> {
+        Box::pin(async move {
+            if token.len() > jwt::MAX_TOKEN_BYTES {
+                return Err(AuthFailure::TooLarge);
+            }
+            let issuer = peek_issuer(token)?;
+            let validator = self
+                .by_issuer
+                .iter()
+                .find(|(i, _)| *i == issuer)
+                .map(|(_, v)| v)
+                .ok_or(AuthFailure::BadIssuer)?;
+            validator.validate(token).await
+        })
     }
 }
 

@@ -26,8 +26,9 @@ pub(crate) fn apply(
         let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
             continue;
         };
-        if let Err(refusal) = (setting.apply)(config, Raw::Text(&value)) {
-            c.error(var, refusal_message(setting, refusal));
+        match (setting.apply)(config, Raw::Text(&value)) {
+            Ok(()) => config.mark_set(setting.key),
+            Err(refusal) => c.error(var, refusal_message(setting, refusal)),
         }
     }
 }

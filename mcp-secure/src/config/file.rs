@@ -74,9 +74,15 @@ fn shorthand(section: &str) -> Option<&'static Setting> {
     })
 }
 
-fn apply_one(config: &mut SecureConfig, setting: &Setting, value: &Value, c: &mut Collector) {
-    if let Err(refusal) = (setting.apply)(config, Raw::Json(value)) {
-        c.error(setting.file_path(), refusal_message(setting, refusal));
+fn apply_one(
+    config: &mut SecureConfig,
+    setting: &'static Setting,
+    value: &Value,
+    c: &mut Collector,
+) {
+    match (setting.apply)(config, Raw::Json(value)) {
+        Ok(()) => config.mark_set(setting.key),
+        Err(refusal) => c.error(setting.file_path(), refusal_message(setting, refusal)),
     }
 }
 

@@ -27,6 +27,7 @@
 mod env;
 mod file;
 mod problem;
+mod provider;
 mod rules;
 mod secrets;
 mod settings;
@@ -41,6 +42,7 @@ use std::{
 pub use env::{CONFIG_FILE_VAR, EnvVar, settings_markdown, variables};
 pub use file::FileFormat;
 pub use problem::{ConfigError, Problem, Severity};
+pub use provider::{Preset, Provider};
 pub use secrets::{DEFAULT_SECRETS, SecretKey, Secrets};
 
 pub use crate::rate::FailurePolicy;
@@ -100,10 +102,27 @@ impl LogFormat {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OAuthSettings {
-    /// The authorization server's issuer.
+    /// The identity provider whose tokens are accepted (its preset).
+    pub provider: Provider,
+    /// The authorization server's issuer; several, space separated, are each trusted with
+    /// their own keys.
     pub issuer: Option<String>,
-    /// This server's canonical resource URI.
+    /// This server's resource URI (RFC 8707, RFC 9728). Default: `audience`, when it is one
+    /// URL.
+    pub resource: Option<String>,
+    /// The accepted `aud` values, space separated. Default: the resource.
     pub audience: Option<String>,
+    /// For a multi-tenant provider (Entra): the tenants whose tokens are accepted.
+    pub tenants: Vec<String>,
+    /// Where scopes are read from (claim paths such as `scp`, `permissions`,
+    /// `realm_access.roles`). Default: the provider's.
+    pub scope_claims: Option<Vec<String>>,
+    /// Where the client id is read from. Default: the provider's.
+    pub client_id_claims: Option<Vec<String>>,
+    /// A prefix scopes carry in tokens (Cognito's `resource-server-id/`), taken off.
+    pub scope_prefix: Option<String>,
+    /// Keep the caller's token (as a secret) in the `Principal`, for token exchange.
+    pub keep_token: bool,
     /// JWKS URL (default: from the issuer's metadata).
     pub jwks_url: Option<String>,
     /// A file holding a JWKS document: static keys instead of a JWKS URL.
@@ -132,8 +151,15 @@ pub struct OAuthSettings {
 impl Default for OAuthSettings {
     fn default() -> Self {
         Self {
+            provider: Provider::Generic,
             issuer: None,
+            resource: None,
             audience: None,
+            tenants: Vec::new(),
+            scope_claims: None,
+            client_id_claims: None,
+            scope_prefix: None,
+            keep_token: false,
             jwks_url: None,
             jwks_file: None,
             introspection_url: None,
@@ -147,6 +173,61 @@ impl Default for OAuthSettings {
             default_scopes: None,
         }
     }
+}
+
+impl OAuthSettings {
+    /// The accepted `aud` values (or, for a provider whose tokens have no `aud`, client ids):
+    /// `audience`, else the resource.
+    pub fn audiences(&self) -> Vec<&str> {
+        match self.audience.as_deref() {
+            Some(list) => list.split_whitespace().collect(),
+            None => self.resource.as_deref().into_iter().collect(),
+        }
+    }
+
+    /// This server's resource URI: `resource`, else `audience` when it is one http(s) URL.
+    pub fn resource(&self) -> Option<&str> {
+        if let Some(r) = self.resource.as_deref() {
+            return Some(r);
+        }
+        match self
+            .audience
+            .as_deref()
+            .map(|a| a.split_whitespace().collect::<Vec<_>>())
+        {
+            Some(list) if list.len() == 1 && is_http_url(list[0]) => Some(list[0]),
+            _ => None,
+        }
+    }
+
+    /// The trusted issuers: the configured ones; for Entra with a tenant allow-list and no
+    /// issuer (or a multi-tenant one such as `/common/v2.0`), each tenant's issuer.
+    pub fn issuers(&self) -> Vec<String> {
+        let configured: Vec<String> = self
+            .issuer
+            .as_deref()
+            .map(|i| i.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let multi_tenant =
+            configured.is_empty() || configured.iter().any(|i| provider::is_multi_tenant(i));
+        if self.provider == Provider::Entra && !self.tenants.is_empty() && multi_tenant {
+            return self
+                .tenants
+                .iter()
+                .map(|t| provider::entra_issuer(t))
+                .collect();
+        }
+        configured
+    }
+
+    /// The provider's preset.
+    pub fn preset(&self) -> Preset {
+        self.provider.preset()
+    }
+}
+
+fn is_http_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 /// `security.rate_limit`.
@@ -347,6 +428,8 @@ pub struct SecureConfig {
     /// The file it was read from.
     pub source: Option<PathBuf>,
     warnings: Vec<Problem>,
+    /// The settings the file or the environment set (a preset fills only the others).
+    explicit: Vec<&'static str>,
 }
 
 impl Default for SecureConfig {
@@ -364,6 +447,7 @@ impl Default for SecureConfig {
             secrets: Secrets::default(),
             source: None,
             warnings: Vec::new(),
+            explicit: Vec::new(),
         }
     }
 }
@@ -374,7 +458,9 @@ impl fmt::Display for SecureConfig {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
         writeln!(f, "transport: {:?}", self.transport)?;
         writeln!(f, "auth_required: {}", self.auth_required)?;
+        writeln!(f, "oauth.provider: {:?}", self.oauth.provider)?;
         writeln!(f, "oauth.issuer: {}", opt(&self.oauth.issuer))?;
+        writeln!(f, "oauth.resource: {}", opt(&self.oauth.resource))?;
         writeln!(f, "oauth.audience: {}", opt(&self.oauth.audience))?;
         writeln!(
             f,
@@ -501,6 +587,7 @@ impl<'a> Loader<'a> {
         }
         env::apply(&mut config, env, None, &mut c);
         config.secrets = Secrets::load(&self.secrets, env, read_file, &mut c);
+        provider::apply(&mut config, &mut c);
         rules::check(&config, &mut c);
         config.warnings = c.finish(config.strict)?;
         if process_wide {
@@ -528,6 +615,17 @@ impl SecureConfig {
             env: None,
             read_file: None,
             secrets: Vec::new(),
+        }
+    }
+
+    /// Whether the file or the environment set the setting `key` (`oauth.issuer`).
+    pub fn explicitly_set(&self, key: &str) -> bool {
+        self.explicit.contains(&key)
+    }
+
+    pub(crate) fn mark_set(&mut self, key: &'static str) {
+        if !self.explicit.contains(&key) {
+            self.explicit.push(key);
         }
     }
 

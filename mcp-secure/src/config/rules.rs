@@ -25,11 +25,21 @@ pub(crate) fn check(config: &SecureConfig, c: &mut Collector) {
 
 fn oauth(config: &SecureConfig, c: &mut Collector) {
     let o = &config.oauth;
-    if !(900..=3600).contains(&o.token_ttl_seconds) {
+    if !(60..=86_400).contains(&o.token_ttl_seconds) {
         c.error(
             "security.oauth.token_ttl_seconds",
             format!(
-                "{} s is outside 900-3600: access tokens should live 15 to 60 minutes; set a value in that range",
+                "{} s is outside 60-86400: set the longest access token lifetime to accept, \
+                 ideally at most 3600 (15 to 60 minutes)",
+                o.token_ttl_seconds
+            ),
+        );
+    } else if o.token_ttl_seconds > 3600 && config.explicitly_set("oauth.token_ttl_seconds") {
+        c.warning(
+            "security.oauth.token_ttl_seconds",
+            format!(
+                "tokens living up to {} s are accepted: a stolen token works that long; shorten \
+                 the lifetime at the authorization server and set at most 3600",
                 o.token_ttl_seconds
             ),
         );
@@ -52,7 +62,8 @@ fn oauth(config: &SecureConfig, c: &mut Collector) {
             "leeway above 60 s weakens expiry checks; set at most 60",
         );
     }
-    if o.allow_jwt_typ {
+    // A preset's own `typ` relaxation is named by the preset.
+    if o.allow_jwt_typ && (config.explicitly_set("oauth.allow_jwt_typ") || !o.preset().no_at_jwt) {
         c.warning(
             "security.oauth.allow_jwt_typ",
             "tokens without typ at+jwt are accepted (RFC 9068 relaxation): an ID token of the same issuer and audience would pass",
@@ -64,12 +75,35 @@ fn oauth(config: &SecureConfig, c: &mut Collector) {
             "the authorization server's metadata (issuer, PKCE S256) is not checked at start",
         );
     }
-    for (key, url) in [
-        ("security.oauth.issuer", &o.issuer),
-        ("security.oauth.jwks_url", &o.jwks_url),
-        ("security.oauth.introspection_url", &o.introspection_url),
-    ] {
-        let Some(url) = url else { continue };
+    let issuers = o.issuers();
+    let urls = issuers
+        .iter()
+        .map(|i| ("security.oauth.issuer", i.as_str()))
+        .chain(
+            o.resource
+                .as_deref()
+                .map(|r| ("security.oauth.resource", r)),
+        )
+        .chain(
+            o.jwks_url
+                .as_deref()
+                .map(|u| ("security.oauth.jwks_url", u)),
+        )
+        .chain(
+            o.introspection_url
+                .as_deref()
+                .map(|u| ("security.oauth.introspection_url", u)),
+        );
+    for (key, url) in urls {
+        if key == "security.oauth.resource" {
+            if !is_http_url(url) {
+                c.error(
+                    key,
+                    "must be an absolute http(s) URL, e.g. https://mcp.example.com/mcp",
+                );
+            }
+            continue;
+        }
         match url::Url::parse(url) {
             Ok(u) if u.scheme() == "https" => {}
             Ok(u) if u.scheme() == "http" && is_loopback(&u) => {}
@@ -80,6 +114,10 @@ fn oauth(config: &SecureConfig, c: &mut Collector) {
             _ => c.error(key, "must be an absolute https URL"),
         }
     }
+}
+
+fn is_http_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 fn transport(config: &SecureConfig, c: &mut Collector) {
@@ -106,11 +144,18 @@ fn transport(config: &SecureConfig, c: &mut Collector) {
             "HTTP needs an authorization server: set OAUTH_ISSUER (or MCP_DEV_AUTH=true for the development server)",
         );
     }
-    if o.audience.is_none() && !dev_auth {
+    if o.resource().is_none() && !dev_auth {
         c.error(
             "security.oauth.audience",
-            "HTTP needs this server's canonical resource URI, which tokens must name in `aud`: \
-             set OAUTH_AUDIENCE, e.g. https://mcp.example.com/mcp",
+            "HTTP needs this server's resource URI (RFC 8707), which tokens must name in `aud`: \
+             set OAUTH_AUDIENCE to it, e.g. https://mcp.example.com/mcp (or set OAUTH_RESOURCE to \
+             it and OAUTH_AUDIENCE to the provider's own audience value)",
+        );
+    }
+    if o.jwks_url.is_some() && o.issuers().len() > 1 {
+        c.error(
+            "OAUTH_JWKS_URL",
+            "with several issuers each one's keys come from its own metadata: unset OAUTH_JWKS_URL",
         );
     }
     if !config.http.addr.ip().is_loopback() {

@@ -9,8 +9,8 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde_json::Value;
 
 use super::{
-    DevAlgorithm, DevApproval, DevUserSpec, FailurePolicy, LogFormat, RateStore, SecureConfig,
-    TransportKind,
+    DevAlgorithm, DevApproval, DevUserSpec, FailurePolicy, LogFormat, Provider, RateStore,
+    SecureConfig, TransportKind,
 };
 use crate::{principal::RateKeyBy, scope::ScopeSet};
 
@@ -219,6 +219,12 @@ impl Kind for LogFormat {
     }
 }
 
+impl Kind for Provider {
+    fn parse_text(text: &str) -> Result<Self, Refusal> {
+        keyword(text, Provider::ALL)
+    }
+}
+
 impl Kind for DevApproval {
     fn parse_text(text: &str) -> Result<Self, Refusal> {
         keyword(text, &[("consent", Self::Consent), ("auto", Self::Auto)])
@@ -360,18 +366,67 @@ pub(crate) static SETTINGS: &[Setting] = &[
         apply!(Vec<String>, |c, v| c.http.allowed_origins = v),
     ),
     setting(
+        "oauth.provider",
+        Some("OAUTH_PROVIDER"),
+        "`generic`, `entra`, `auth0`, `okta`, `keycloak` or `cognito`",
+        "the identity provider: its preset sets the claim mapping and names its quirks (see docs/providers/)",
+        apply!(Provider, |c, v| c.oauth.provider = v),
+    ),
+    setting(
         "oauth.issuer",
         Some("OAUTH_ISSUER"),
-        "a URL",
-        "the authorization server's issuer (required for HTTP)",
+        "a URL (several, space separated, are each trusted)",
+        "the authorization server's issuer (required for HTTP); several, space separated, each with its own keys",
         apply!(String, |c, v| c.oauth.issuer = Some(v)),
+    ),
+    setting(
+        "oauth.resource",
+        Some("OAUTH_RESOURCE"),
+        "a URL",
+        "this server's resource URI (RFC 8707, RFC 9728), e.g. `https://mcp.example.com/mcp` (default: `OAUTH_AUDIENCE` when that is one URL)",
+        apply!(String, |c, v| c.oauth.resource = Some(v)),
     ),
     setting(
         "oauth.audience",
         Some("OAUTH_AUDIENCE"),
-        "a URL",
-        "this server's canonical resource URI, e.g. `https://mcp.example.com/mcp` (required for HTTP)",
+        "one or more values, space separated",
+        "the accepted `aud` values (default: the resource), e.g. Entra's API client ID or Auth0's API identifier",
         apply!(String, |c, v| c.oauth.audience = Some(v)),
+    ),
+    setting(
+        "oauth.tenants",
+        Some("OAUTH_TENANTS"),
+        "a list of tenant IDs (comma separated in the environment)",
+        "multi-tenant Entra: the tenants whose tokens are accepted (each becomes a trusted issuer)",
+        apply!(Vec<String>, |c, v| c.oauth.tenants = v),
+    ),
+    setting(
+        "oauth.scope_claims",
+        Some("OAUTH_SCOPE_CLAIMS"),
+        "a list of claim paths (comma separated in the environment)",
+        "where scopes come from, e.g. `scp`, `permissions`, `roles`, `realm_access.roles` (default: the provider's)",
+        apply!(Vec<String>, |c, v| c.oauth.scope_claims = Some(v)),
+    ),
+    setting(
+        "oauth.client_id_claims",
+        Some("OAUTH_CLIENT_ID_CLAIMS"),
+        "a list of claim paths (comma separated in the environment)",
+        "where the client id comes from, first found wins (default: the provider's)",
+        apply!(Vec<String>, |c, v| c.oauth.client_id_claims = Some(v)),
+    ),
+    setting(
+        "oauth.scope_prefix",
+        Some("OAUTH_SCOPE_PREFIX"),
+        "a string",
+        "a prefix scopes carry in tokens, taken off (Cognito's `resource-server-id/`)",
+        apply!(String, |c, v| c.oauth.scope_prefix = Some(v)),
+    ),
+    setting(
+        "oauth.keep_token",
+        Some("OAUTH_KEEP_TOKEN"),
+        "true or false",
+        "keep the caller's token in the `Principal` (as a secret), for token exchange",
+        apply!(bool, |c, v| c.oauth.keep_token = v),
     ),
     setting(
         "oauth.jwks_url",
@@ -419,7 +474,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         "oauth.token_ttl_seconds",
         Some("OAUTH_TOKEN_TTL_SECONDS"),
         "a whole number of seconds",
-        "the longest access token lifetime accepted (900-3600)",
+        "the longest access token lifetime accepted (default 3600; above it a warning, at most 86400)",
         apply!(u64, |c, v| c.oauth.token_ttl_seconds = v),
     ),
     setting(

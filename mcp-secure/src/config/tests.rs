@@ -123,7 +123,7 @@ fn every_rule_is_reported_at_once() {
     let p = problems(load(Some((file, FileFormat::Json)), &[]));
     let keys: Vec<(&str, Severity)> = p.iter().map(|p| (p.key.as_str(), p.severity)).collect();
     for expected in [
-        ("security.oauth.token_ttl_seconds", Severity::Error),
+        ("security.oauth.token_ttl_seconds", Severity::Warning),
         ("security.oauth.pkce_required", Severity::Error),
         ("security.oauth.refresh_rotation", Severity::Warning),
         ("security.auth_required", Severity::Error),

@@ -136,6 +136,7 @@ impl AuthState {
             target: audit::TARGET,
             event = "auth_failure",
             reason = failure.as_str(),
+            fix = failure.fix(),
             client_ip = %ip.map(|ip| ip.to_string()).unwrap_or_default(),
             "bearer token refused"
         );

@@ -18,8 +18,9 @@ use super::{HttpConfig, HttpConfigError, HttpServer};
 use crate::{
     SecureServer, ServeError,
     auth::{
-        DiscoveryError, EitherValidator, FetchError, IntrospectionConfig, IntrospectionValidator,
-        JwksConfig, JwksSource, JwtConfig, JwtValidator, KeySource, TokenValidator, TypPolicy,
+        AuthorizationServerMetadata, DiscoveryError, EitherValidator, FetchError,
+        IntrospectionConfig, IntrospectionValidator, IssuerRouter, JwksConfig, JwksSource,
+        JwtConfig, JwtValidator, KeySource, TokenValidator, TypPolicy, claims::ClaimMapping,
         discovery, jwt::JwtConfigError,
     },
     config::{SecretKey, SecureConfig},
@@ -104,19 +105,53 @@ pub async fn validator_for_issuer(
     issuer: &str,
     audience: &str,
 ) -> Result<Arc<dyn TokenValidator>, SetupError> {
-    validator_from_config(&SecureConfig::default(), issuer, audience).await
+    validator_from_config(&SecureConfig::default(), &[issuer.to_owned()], audience).await
 }
 
+/// The token checks `config` and its provider's preset describe, for `issuer`, accepting
+/// `resource` unless other audiences are configured.
 fn jwt_config(
     config: &SecureConfig,
     issuer: &str,
-    audience: &str,
+    resource: &str,
 ) -> Result<JwtConfig, SetupError> {
     let o = &config.oauth;
-    let mut jwt = JwtConfig::new(issuer, audience)
+    let preset = o.preset();
+    let mapping = ClaimMapping {
+        scope_claims: o.scope_claims.clone().unwrap_or_else(|| {
+            preset
+                .scope_claims
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        }),
+        client_id_claims: o.client_id_claims.clone().unwrap_or_else(|| {
+            preset
+                .client_id_claims
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        }),
+        scope_prefix: o.scope_prefix.clone(),
+        tenant_claim: preset.tenant_claim.map(str::to_owned),
+    };
+    let audiences: Vec<String> = if o.audience.is_some() {
+        o.audiences().into_iter().map(str::to_owned).collect()
+    } else {
+        vec![resource.to_owned()]
+    };
+    let mut jwt = JwtConfig::new(issuer, resource)
+        .audiences(audiences)
+        .audience_claim(preset.audience_claim)
+        .claim_mapping(mapping)
+        .tenants(o.tenants.iter().cloned())
+        .keep_token(o.keep_token)
         .leeway(Duration::from_secs(o.leeway_seconds))
         .and_then(|c| c.max_lifetime(Duration::from_secs(o.token_ttl_seconds)))?
         .rate_key_by(config.rate_limit.key_by);
+    for (path, value) in preset.required_claims {
+        jwt = jwt.require_claim(*path, *value);
+    }
     if o.allow_jwt_typ {
         jwt = jwt.typ(TypPolicy::AllowJwt);
     }
@@ -141,26 +176,30 @@ fn keys_from_file(path: &std::path::Path, jwt: &JwtConfig) -> Result<KeySource, 
     Ok(keys)
 }
 
-/// The bearer-token validator `config` describes, for tokens from `issuer` naming `audience`.
-pub async fn validator_from_config(
+/// One issuer's validator: its metadata checked (unless skipped), its keys (a JWKS file, a
+/// JWKS URL, or its `jwks_uri`). Also returns its metadata.
+async fn issuer_validator(
     config: &SecureConfig,
     issuer: &str,
-    audience: &str,
-) -> Result<Arc<dyn TokenValidator>, SetupError> {
+    resource: &str,
+    single: bool,
+) -> Result<(JwtValidator, Option<AuthorizationServerMetadata>), SetupError> {
     let o = &config.oauth;
-    let jwt = jwt_config(config, issuer, audience)?;
+    let jwt = jwt_config(config, issuer, resource)?;
     let metadata = if o.skip_metadata_check {
         tracing::warn!(target: crate::audit::TARGET, "the authorization server's metadata (issuer, PKCE S256) is not checked (OAUTH_SKIP_METADATA_CHECK)");
         None
     } else {
-        Some(discovery::discover(issuer, Duration::from_secs(10)).await?)
+        let require_pkce = o.preset().pkce_in_metadata;
+        Some(discovery::discover_with(issuer, Duration::from_secs(10), require_pkce).await?)
     };
-    let keys = match &o.jwks_file {
-        Some(path) => keys_from_file(path, &jwt)?,
-        None => {
+    let keys = match (&o.jwks_file, single) {
+        (Some(path), _) => keys_from_file(path, &jwt)?,
+        _ => {
             let url = o
                 .jwks_url
                 .clone()
+                .filter(|_| single)
                 .or_else(|| metadata.as_ref().and_then(|m| m.jwks_uri.clone()))
                 .ok_or(SetupError::NoJwksUrl)?;
             let url = parse_url("OAUTH_JWKS_URL", &url)?;
@@ -179,16 +218,45 @@ pub async fn validator_from_config(
             KeySource::Jwks(Arc::new(source))
         }
     };
-    let jwt = JwtValidator::new(jwt, keys);
+    Ok((JwtValidator::new(jwt, keys), metadata))
+}
+
+/// The bearer-token validator `config` describes, for tokens from `issuers` (each with its
+/// own keys) for this server at `resource`.
+pub async fn validator_from_config(
+    config: &SecureConfig,
+    issuers: &[String],
+    resource: &str,
+) -> Result<Arc<dyn TokenValidator>, SetupError> {
+    let o = &config.oauth;
+    let first = issuers.first().ok_or(SetupError::MissingIssuer)?;
+    let single = issuers.len() == 1;
+    let mut validators: Vec<(String, Arc<dyn TokenValidator>)> = Vec::new();
+    let mut first_metadata = None;
+    for issuer in issuers {
+        let (validator, metadata) = issuer_validator(config, issuer, resource, single).await?;
+        if first_metadata.is_none() {
+            first_metadata = metadata;
+        }
+        validators.push((issuer.clone(), Arc::new(validator)));
+    }
+    let jwt: Arc<dyn TokenValidator> = if single {
+        validators
+            .pop()
+            .map(|(_, v)| v)
+            .ok_or(SetupError::MissingIssuer)?
+    } else {
+        Arc::new(IssuerRouter::new(validators))
+    };
     let introspection_url = o.introspection_url.clone().or_else(|| {
         o.client_id.as_ref().and(
-            metadata
+            first_metadata
                 .as_ref()
                 .and_then(|m| m.introspection_endpoint.clone()),
         )
     });
     let Some(introspection_url) = introspection_url else {
-        return Ok(Arc::new(jwt));
+        return Ok(jwt);
     };
     let (Some(client_id), Some(secret)) = (
         o.client_id.clone(),
@@ -198,7 +266,7 @@ pub async fn validator_from_config(
     };
     let endpoint = parse_url("OAUTH_INTROSPECTION_URL", &introspection_url)?;
     let mut introspection =
-        IntrospectionConfig::new(endpoint, client_id, secret, audience).issuer(issuer);
+        IntrospectionConfig::new(endpoint, client_id, secret, resource).issuer(first.clone());
     introspection.rate_key_by = config.rate_limit.key_by;
     let introspection =
         IntrospectionValidator::new(introspection).map_err(|reason| SetupError::Url {
@@ -208,34 +276,38 @@ pub async fn validator_from_config(
     Ok(Arc::new(EitherValidator::new(jwt, introspection)))
 }
 
-/// This server's canonical resource URI: `oauth.audience`, else `http://<addr>/mcp`.
+/// This server's resource URI: `oauth.resource` (or `oauth.audience` when it is one URL),
+/// else `http://<addr>/mcp`.
 pub fn resource_uri(config: &SecureConfig) -> String {
     config
         .oauth
-        .audience
-        .clone()
-        .unwrap_or_else(|| format!("http://{}/mcp", config.http.addr))
+        .resource()
+        .map_or_else(|| format!("http://{}/mcp", config.http.addr), str::to_owned)
 }
 
-/// Serves `server` over Streamable HTTP as `config` says, trusting `issuer`, until SIGINT or
+/// Serves `server` over Streamable HTTP as `config` says, trusting `issuers`, until SIGINT or
 /// SIGTERM.
 pub async fn serve_configured<S>(
     server: S,
     config: &SecureConfig,
-    issuer: &str,
+    issuers: &[String],
 ) -> Result<(), ServeError>
 where
     S: SecureServer + ServerHandler + Clone,
 {
-    let mut http = HttpConfig::new(&resource_uri(config), issuer).map_err(SetupError::from)?;
+    let first = issuers.first().ok_or(SetupError::MissingIssuer)?;
+    let mut http = HttpConfig::new(&resource_uri(config), first).map_err(SetupError::from)?;
+    for issuer in &issuers[1..] {
+        http = http.authorization_server(issuer.clone());
+    }
     if !config.http.allowed_origins.is_empty() {
         http = http.allowed_origins(config.http.allowed_origins.iter().cloned());
     }
     if let Some(scopes) = &config.oauth.default_scopes {
         http = http.starting_scopes(scopes.clone());
     }
-    let audience = http.resource().to_string();
-    let validator = validator_from_config(config, issuer, &audience).await?;
+    let resource = http.resource().to_string();
+    let validator = validator_from_config(config, issuers, &resource).await?;
     let listener = tokio::net::TcpListener::bind(config.http.addr).await?;
     let running = HttpServer::new(server, validator, http)
         .serve(listener)
