@@ -14,6 +14,7 @@ mod docs;
 mod http;
 mod http_security;
 mod pipeline;
+mod providers;
 mod rate_limits;
 mod stdio;
 mod wycheproof;

@@ -13,9 +13,12 @@ pub(super) async fn authorization_server(config: &SecureConfig, network: bool) -
     let o = &config.oauth;
     let http = config.transport == TransportKind::Http;
     let mut out = Vec::new();
+    if http && !config.dev_auth.enabled {
+        out.push(provider_check(config));
+    }
     if http && network && !config.dev_auth.enabled {
-        if let Some(issuer) = &o.issuer {
-            out.extend(network_checks(config, issuer).await);
+        for issuer in o.issuers() {
+            out.extend(network_checks(config, &issuer).await);
         }
     } else if http && !network {
         out.push(check(
@@ -110,21 +113,68 @@ pub(super) async fn rate_store(config: &SecureConfig, network: bool) -> Check {
     )
 }
 
+/// What the provider preset makes of tokens: where scopes, client id and audience come
+/// from; its quirks are the configuration's warnings.
+fn provider_check(config: &SecureConfig) -> Check {
+    let o = &config.oauth;
+    let preset = o.preset();
+    let scopes = o.scope_claims.clone().unwrap_or_else(|| {
+        preset
+            .scope_claims
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    });
+    let mut detail = format!(
+        "{}: scopes from {}; `{}` must name {}",
+        preset.name,
+        scopes.join(", "),
+        preset.audience_claim,
+        o.audiences().join(" or ")
+    );
+    if !o.tenants.is_empty() {
+        detail.push_str(&format!("; tenants {}", o.tenants.join(", ")));
+    }
+    if o.allow_jwt_typ {
+        detail.push_str("; typ JWT or none accepted");
+    }
+    check("provider", Status::Pass, detail)
+}
+
 async fn network_checks(config: &SecureConfig, issuer: &str) -> Vec<Check> {
     let mut out = Vec::new();
-    match crate::auth::discovery::discover(issuer, Duration::from_secs(10)).await {
+    let require_pkce = config.oauth.preset().pkce_in_metadata;
+    match crate::auth::discovery::discover_with(issuer, Duration::from_secs(10), require_pkce).await
+    {
         Ok(metadata) => {
             out.push(check(
                 "authorization_server",
                 Status::Pass,
                 format!("metadata names issuer {}", metadata.issuer),
             ));
-            out.push(check(
-                "pkce",
-                Status::Pass,
-                "the authorization server advertises S256",
-            ));
-            let jwks = config.oauth.jwks_url.clone().or(metadata.jwks_uri);
+            out.push(if require_pkce {
+                check(
+                    "pkce",
+                    Status::Pass,
+                    "the authorization server advertises S256",
+                )
+            } else {
+                check(
+                    "pkce",
+                    Status::Warn,
+                    format!(
+                        "{}'s metadata does not list code_challenge_methods_supported; it documents \
+                         PKCE S256 for the authorization code flow, which clients must use",
+                        config.oauth.preset().name
+                    ),
+                )
+            });
+            let jwks = config
+                .oauth
+                .jwks_url
+                .clone()
+                .filter(|_| config.oauth.issuers().len() == 1)
+                .or(metadata.jwks_uri);
             out.push(match jwks {
                 Some(url) => jwks_check(&url).await,
                 None => check(

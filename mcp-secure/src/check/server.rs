@@ -81,21 +81,29 @@ pub(super) fn transport(config: &SecureConfig) -> Vec<Check> {
 pub(super) fn tokens(config: &SecureConfig) -> Vec<Check> {
     let o = &config.oauth;
     let http = config.transport == TransportKind::Http;
-    let ttl = if (900..=3600).contains(&o.token_ttl_seconds) {
-        check(
+    let ttl = match o.token_ttl_seconds {
+        60..=3600 => check(
             "token_ttl",
             Status::Pass,
             format!(
                 "access tokens accepted up to {} s (15-60 min rule)",
                 o.token_ttl_seconds
             ),
-        )
-    } else {
-        check(
+        ),
+        3601..=86_400 => check(
+            "token_ttl",
+            Status::Warn,
+            format!(
+                "access tokens accepted up to {} s: longer than 60 minutes; shorten the lifetime \
+                 at the authorization server and set OAUTH_TOKEN_TTL_SECONDS=3600",
+                o.token_ttl_seconds
+            ),
+        ),
+        n => check(
             "token_ttl",
             Status::Fail,
-            format!("{} s is outside 900-3600", o.token_ttl_seconds),
-        )
+            format!("{n} s is outside 60-86400"),
+        ),
     };
     let rotation = if o.refresh_rotation {
         check("refresh_rotation", Status::Pass, "refresh tokens rotate")

@@ -173,7 +173,8 @@ pub(crate) fn apply(config: &mut SecureConfig, c: &mut Collector) {
                 c.error(
                     "OAUTH_AUDIENCE",
                     "Auth0 issues opaque access tokens unless the client asks for an API: create \
-                     an API at Auth0 (Applications > APIs) and set OAUTH_AUDIENCE to its identifier",
+                     an API at Auth0 (Applications > APIs) and set OAUTH_AUDIENCE to its identifier \
+                     (and OAUTH_RESOURCE to this server's URL, unless they are the same)",
                 );
             }
             if o.issuer.as_deref().is_some_and(|i| !i.ends_with('/')) {
