@@ -1,6 +1,7 @@
 //! The HTTP transport end to end: a real server on a loopback port, a JWKS from a real local
 //! authorization server stub, tokens signed with real keys, raw HTTP and rmcp's own client.
 
+use super::DATA_SERVER;
 use mcp_secure_tests::{
     free_port,
     oauth::{Stack, StackOptions, post, post_bearer, tools_call, tools_list},
@@ -136,8 +137,6 @@ async fn step_up_sees_403_with_the_exact_scope_then_succeeds_with_a_token_that_h
     client.cancel().await.unwrap();
     stack.stop().await;
 }
-
-const DATA_SERVER: &str = env!("CARGO_BIN_EXE_data_server");
 
 async fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
     let mut command = tokio::process::Command::new(DATA_SERVER);

@@ -13,8 +13,12 @@ mod dev_auth;
 mod docs;
 mod http;
 mod http_security;
+mod node;
 mod pipeline;
 mod providers;
 mod rate_limits;
 mod stdio;
 mod wycheproof;
+
+/// The `data_server` example binary.
+const DATA_SERVER: &str = env!("CARGO_BIN_EXE_data_server");

@@ -178,6 +178,9 @@ fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Respo
         Ok(refresh) => refresh,
         Err(response) => return response,
     };
+    // A client that did not register the refresh grant gets no refresh token (a client that
+    // steps up by refreshing first, as the TypeScript SDK does, then re-authorizes instead).
+    let refresh = client_may(s, client_id, GrantType::RefreshToken).then_some(refresh);
     tracing::info!(target: audit::TARGET, event = "token_issued", grant = "authorization_code", subject = %audit::Sanitized(&code.user), "dev authorization server issued tokens");
     token_response(
         s,
@@ -185,8 +188,16 @@ fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Respo
         client_id,
         &code.scopes,
         &code.resource,
-        Some(&refresh),
+        refresh.as_deref(),
     )
+}
+
+/// Whether `client_id` registered `grant`.
+fn client_may(s: &Shared, client_id: &str, grant: GrantType) -> bool {
+    s.store()
+        .clients
+        .get(client_id)
+        .is_some_and(|c| c.grant_types.contains(&grant))
 }
 
 /// Records the grant a code starts: its refresh-token family, its first refresh token, and
@@ -244,6 +255,13 @@ fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Re
             "refresh_token is required",
         );
     };
+    if !client_may(s, client_id, GrantType::RefreshToken) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "this client did not register the refresh_token grant",
+        );
+    }
     let presented_hash = store::hash(presented);
     let mut store = s.store();
     store.sweep(CONSENT_TTL);
@@ -298,6 +316,7 @@ fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Re
         },
     );
     drop(store);
+    tracing::info!(target: audit::TARGET, event = "token_issued", grant = "refresh_token", subject = %audit::Sanitized(&family.user), "dev authorization server issued tokens");
     token_response(
         s,
         &family.user,

@@ -115,3 +115,48 @@ async fn the_python_mcp_sdk_completes_the_oauth_flow_against_the_example() {
     assert_eq!(seen["written"]["updated_by"], "alice");
     assert_eq!(seen["admin_call"], "MCPError");
 }
+
+#[tokio::test]
+async fn the_typescript_sdk_completes_the_oauth_flow_steps_up_and_reads_denials() {
+    let Some(node) = crate::node::NodeClients::find("the_typescript_sdk_completes_the_oauth_flow")
+    else {
+        return;
+    };
+    let (mut server, mcp_url, _) = example_with_dev_auth("dave").await;
+    let out = node.run(&["oauth_client.mjs", &mcp_url]).await;
+    server.kill().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(seen["registered"], true);
+    // Two authorizations, both PKCE S256 bound to this resource: the 401's least-privilege
+    // scope first, then the SDK's own step-up to the scope the 403 named.
+    let authorizations = seen["authorizations"].as_array().unwrap();
+    assert_eq!(authorizations.len(), 2, "{seen}");
+    for (a, scope) in authorizations.iter().zip(["data:read", "data:write"]) {
+        assert_eq!(a["scope"], scope);
+        assert_eq!(a["method"], "S256");
+        assert_eq!(a["resource"], mcp_url.as_str());
+    }
+    assert_eq!(seen["first_scope"], "data:read");
+    // The client did not register the refresh_token grant, so it gets no refresh token.
+    assert_eq!(seen["refresh_token"], Value::Null);
+    assert_eq!(seen["tools"], json!(["read_data", "server_status"]));
+    assert_eq!(seen["written_is_error"], false);
+    assert_eq!(seen["written"]["updated_by"], "dave");
+    // Denials read as the SDK hands them to the app: no structuredContent to fail its
+    // output-schema validation, the error's fields in the text.
+    assert_eq!(seen["limited"]["code"], "RATE_LIMITED");
+    assert_eq!(seen["limited"]["structured"], Value::Null);
+    assert!(
+        seen["limited"]["retry_after"]
+            .as_u64()
+            .is_some_and(|s| s >= 1)
+    );
+    assert_eq!(seen["invalid"]["code"], "INVALID_INPUT");
+    assert_eq!(seen["invalid"]["fields"][0]["rule"], "sql_injection");
+}

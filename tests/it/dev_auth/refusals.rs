@@ -541,3 +541,67 @@ async fn the_signing_key_can_persist_across_restarts() {
     }
     let _ = std::fs::remove_file(&dir);
 }
+
+#[tokio::test]
+async fn a_client_that_did_not_register_the_refresh_grant_gets_no_refresh_token_and_cannot_refresh()
+{
+    let d = dev().await;
+    let r = http()
+        .post(format!("{}/register", d.issuer))
+        .header("content-type", "application/json")
+        .body(
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+                   "grant_types": ["authorization_code"]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let client = serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (verifier, challenge) = pkce();
+    let (_, location) = authorize(
+        &d.issuer,
+        &[
+            ("response_type", "code"),
+            ("client_id", &client),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("scope", "data:read"),
+            ("resource", RESOURCE),
+        ],
+    )
+    .await;
+    let code = query(&location.unwrap(), "code").unwrap();
+    let (status, body) = token(
+        &d.issuer,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", &client),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("access_token").is_some());
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    // And the refresh grant is refused to it, whatever it presents.
+    let (_, other) = code_flow(&d, "data:read").await;
+    let refresh = other["refresh_token"].as_str().unwrap();
+    let (status, body) = token(
+        &d.issuer,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "unauthorized_client");
+}
