@@ -15,6 +15,26 @@ use rmcp::{
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
+/// The Python interpreter with the `mcp` package (`MCP_SECURE_PYTHON`, else `python3`), or
+/// `None`: `test` skips, unless `MCP_SECURE_REQUIRE_CLIENTS` (set by `.ci/run`) makes the
+/// missing client a failure.
+pub fn python_with_mcp(test: &str) -> Option<String> {
+    let python = std::env::var("MCP_SECURE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import mcp.client.auth, httpx2"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("MCP_SECURE_REQUIRE_CLIENTS").is_none(),
+        "{test}: MCP_SECURE_REQUIRE_CLIENTS is set but {python} has no `mcp` package"
+    );
+    eprintln!("skipped {test}: no Python with the `mcp` package (set MCP_SECURE_PYTHON)");
+    None
+}
+
 /// A `data_server` process driven by rmcp's client over its stdin/stdout.
 #[allow(missing_debug_implementations)]
 pub struct StdioServer {

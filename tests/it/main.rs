@@ -9,6 +9,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod check;
+mod denials;
 mod dev_auth;
 mod docs;
 mod http;

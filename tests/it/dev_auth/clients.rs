@@ -64,22 +64,11 @@ async fn the_example_runs_over_http_with_the_embedded_server() {
     child.kill().await.unwrap();
 }
 
-/// The Python interpreter with the `mcp` package: `MCP_SECURE_PYTHON`, else `python3`.
-fn python_with_mcp() -> Option<String> {
-    let python = std::env::var("MCP_SECURE_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import mcp.client.auth, httpx2"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok.then_some(python)
-}
-
 #[tokio::test]
 async fn the_python_mcp_sdk_completes_the_oauth_flow_against_the_example() {
-    let Some(python) = python_with_mcp() else {
-        eprintln!(
-            "skipped: no Python with the `mcp` package (set MCP_SECURE_PYTHON; .ci/run installs it)"
-        );
+    let Some(python) =
+        mcp_secure_tests::python_with_mcp("the_python_mcp_sdk_completes_the_oauth_flow")
+    else {
         return;
     };
     let (mut server, mcp_url, issuer) = example_with_dev_auth("alice").await;
