@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     body::Bytes,
     extract::State,
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Response},
 };
 use url::Url;
@@ -27,6 +27,7 @@ const TEMPLATE: &str = include_str!("consent.html");
 pub(super) fn consent_page(s: &Shared, client: &Client, pending: Pending) -> Response {
     let id = random_token();
     let scopes = pending.scopes.to_string();
+    let headers = security_headers(Some(&pending.redirect_uri));
     let redirect_host = Url::parse(&pending.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -67,11 +68,42 @@ pub(super) fn consent_page(s: &Shared, client: &Client, pending: Pending) -> Res
             ("users", &users),
         ],
     );
-    (StatusCode::OK, security_headers(), Html(html)).into_response()
+    (StatusCode::OK, headers, Html(html)).into_response()
+}
+
+/// Whether a form post comes from the consent page itself. A browser names the page a post
+/// comes from in `Origin` (and, in current browsers, `Sec-Fetch-Site`): a post from any other
+/// origin (a page that frames or forges the form) is refused before the pending request is
+/// touched, so a refused post does not use it up. A post with neither header does not come
+/// from a browser page, so no cross-site page made it.
+fn posted_by_the_consent_page(s: &Shared, headers: &HeaderMap) -> bool {
+    let origin = headers.get(axum::http::header::ORIGIN);
+    let fetch_site = headers.get("sec-fetch-site");
+    let origin_ok = origin.is_none_or(|o| {
+        Url::parse(&s.issuer)
+            .is_ok_and(|issuer| o.as_bytes() == issuer.origin().ascii_serialization().as_bytes())
+    });
+    let site_ok = fetch_site.is_none_or(|f| f.as_bytes() == b"same-origin");
+    origin_ok && site_ok
 }
 
 /// The consent form's answer.
-pub(super) async fn decision(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(super) async fn decision(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !posted_by_the_consent_page(&s, &headers) {
+        tracing::warn!(
+            target: crate::audit::TARGET,
+            event = "consent_cross_origin",
+            "dev authorization server refused a consent answer posted from another origin"
+        );
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "This form can only be answered from its own page.",
+        );
+    }
     let Ok(p) = parse_params(&body) else {
         return error_page(StatusCode::BAD_REQUEST, "Malformed form.");
     };

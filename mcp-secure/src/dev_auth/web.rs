@@ -49,20 +49,44 @@ pub(super) fn error_page(status: StatusCode, message: &'static str) -> Response 
         "<!doctype html><meta charset=utf-8><title>Authorization error</title>\
          <h1>Authorization error</h1><p>{message}</p>"
     );
-    (status, security_headers(), Html(html)).into_response()
+    (status, security_headers(None), Html(html)).into_response()
 }
 
-pub(super) fn security_headers() -> [(header::HeaderName, HeaderValue); 3] {
+/// The headers of every page: nothing loads but inline style, the page cannot be framed, it is
+/// not cached. Its form may post to this server and, when `redirect_uri` is given, lead on to
+/// that client's callback: browsers apply `form-action` to the redirect that answers a form
+/// post too, so with `'self'` alone the consent page's answer would never reach the client.
+pub(super) fn security_headers(
+    redirect_uri: Option<&str>,
+) -> [(header::HeaderName, HeaderValue); 3] {
+    let target = redirect_uri.and_then(form_action_source);
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'",
+        target.map(|t| format!(" {t}")).unwrap_or_default()
+    );
     [
         (
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            ),
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                )
+            }),
         ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     ]
+}
+
+/// The CSP source that allows navigating to `uri`: its origin for `http`/`https`
+/// (`http://127.0.0.1:33418`), its scheme for an app's own scheme (`cursor:`). Built from the
+/// parsed URL, so nothing from the registration reaches the header but an origin or a scheme.
+fn form_action_source(uri: &str) -> Option<String> {
+    let url = Url::parse(uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(url.origin().ascii_serialization()).filter(|o| o != "null"),
+        scheme => Some(format!("{scheme}:")),
+    }
 }
 
 /// Appends `params` to a redirect URI's query.
@@ -153,6 +177,28 @@ mod tests {
     fn duplicate_parameters_are_refused() {
         assert!(parse_params(b"a=1&b=2").is_ok());
         assert!(parse_params(b"a=1&a=2").is_err());
+    }
+
+    #[test]
+    fn the_form_may_lead_to_the_clients_callback_and_nowhere_else() {
+        let csp = |uri| {
+            security_headers(uri)[0]
+                .1
+                .to_str()
+                .map(str::to_owned)
+                .unwrap_or_default()
+        };
+        assert!(
+            csp(Some("http://127.0.0.1:33418/callback?x=1"))
+                .contains("form-action 'self' http://127.0.0.1:33418;")
+        );
+        assert!(
+            csp(Some("cursor://anysphere.cursor-mcp/oauth"))
+                .contains("form-action 'self' cursor:;")
+        );
+        assert!(csp(None).contains("form-action 'self';"));
+        // A URI that does not parse adds nothing.
+        assert!(csp(Some("not a uri; script-src *")).contains("form-action 'self';"));
     }
 
     #[test]

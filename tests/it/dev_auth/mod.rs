@@ -169,6 +169,7 @@ fn header(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
+mod browser;
 mod clients;
 mod flow;
 mod refusals;
