@@ -183,6 +183,50 @@ pub(crate) fn redacted(tool: &str, principal: &Principal, count: usize) {
     );
 }
 
+/// A tool asked the client something (sampling, elicitation, roots) through `ClientPeer`:
+/// what, and how it ended (`answered`, `stateless_transport`, `capability_missing`,
+/// `timed_out`, `protocol_forbids`, `client_error`, …).
+pub(crate) fn client_request(
+    tool: &str,
+    principal: Option<&Principal>,
+    request: &'static str,
+    outcome: &'static str,
+    elapsed: Duration,
+) {
+    let (subject, client_id, auth) = who(principal);
+    let level_is_warn = outcome != "answered";
+    let duration_us = micros(elapsed);
+    if level_is_warn {
+        event!(
+            target: TARGET,
+            Level::WARN,
+            event = "client_request",
+            tool = %Sanitized(tool),
+            request,
+            outcome,
+            subject = %subject,
+            client_id = %client_id,
+            auth,
+            duration_us,
+            "a tool could not ask the client"
+        );
+    } else {
+        event!(
+            target: TARGET,
+            Level::INFO,
+            event = "client_request",
+            tool = %Sanitized(tool),
+            request,
+            outcome,
+            subject = %subject,
+            client_id = %client_id,
+            auth,
+            duration_us,
+            "the client answered a tool's request"
+        );
+    }
+}
+
 /// A tool panicked; the pipeline answered `INTERNAL`.
 pub(crate) fn tool_panicked(tool: &str) {
     tracing::error!(

@@ -24,6 +24,12 @@ pub enum ErrorCode {
     InvalidInput,
     /// The tool failed; details stay in the server's log.
     Internal,
+    /// The call ran past the server's time limit.
+    Timeout,
+    /// The tool needed to ask the client something (sampling, elicitation, roots) and could
+    /// not: the transport cannot carry the request (stateless HTTP), the client did not
+    /// declare the capability, or it did not answer in time.
+    ClientUnavailable,
     /// A code chosen by the tool author, e.g. `"NOT_FOUND"`.
     Custom(Cow<'static, str>),
 }
@@ -37,6 +43,8 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::InvalidInput => "INVALID_INPUT",
             Self::Internal => "INTERNAL",
+            Self::Timeout => "TIMEOUT",
+            Self::ClientUnavailable => "CLIENT_UNAVAILABLE",
             Self::Custom(code) => code,
         }
     }
@@ -78,6 +86,8 @@ impl ToolError {
             "RATE_LIMITED" => ErrorCode::RateLimited,
             "INVALID_INPUT" => ErrorCode::InvalidInput,
             "INTERNAL" => ErrorCode::Internal,
+            "TIMEOUT" => ErrorCode::Timeout,
+            "CLIENT_UNAVAILABLE" => ErrorCode::ClientUnavailable,
             _ => ErrorCode::Custom(code),
         };
         Self::with_code(code, message)
@@ -259,6 +269,11 @@ pub enum Denial {
     },
     /// The server could not run the call (e.g. its tool router failed to build).
     Internal,
+    /// The tool ran past the server's time limit and was stopped.
+    TimedOut {
+        /// The limit.
+        after: Duration,
+    },
 }
 
 /// `retry_after` in whole seconds, rounded up, at least 1: never under-reports.
@@ -276,6 +291,7 @@ impl Denial {
             Self::RateLimited { .. } | Self::RateLimiterUnavailable => ErrorCode::RateLimited,
             Self::InvalidInput { .. } | Self::InputTooLarge { .. } => ErrorCode::InvalidInput,
             Self::Internal => ErrorCode::Internal,
+            Self::TimedOut { .. } => ErrorCode::Timeout,
         }
     }
 
@@ -289,6 +305,7 @@ impl Denial {
             Self::InvalidInput { .. } => "invalid_input",
             Self::InputTooLarge { .. } => "input_too_large",
             Self::Internal => "internal",
+            Self::TimedOut { .. } => "timed_out",
         }
     }
 
@@ -332,6 +349,11 @@ impl Denial {
                     )
             }
             Self::Internal => ToolError::with_code(code, "Internal error"),
+            Self::TimedOut { after } => {
+                let secs = retry_after_secs(*after);
+                ToolError::with_code(code, format!("The call did not finish within {secs} s"))
+                    .with_detail("limit_s", secs)
+            }
         }
     }
 }

@@ -65,6 +65,7 @@ pub mod auth;
 #[cfg(feature = "http")]
 #[doc(hidden)]
 pub mod check;
+mod client;
 pub mod config;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
@@ -86,6 +87,7 @@ mod serve;
 pub mod stdio;
 pub mod validate;
 
+pub use client::{ClientPeer, Elicited};
 pub use config::{LogFormat, SecureConfig};
 pub use error::{Denial, ErrorCode, FieldError, ToolError};
 pub use logging::init_from_env as init_logging;
@@ -96,6 +98,8 @@ pub use principal::{AuthMethod, Principal};
 pub use rmcp;
 pub use scope::{ScopeError, ScopeSet};
 pub use security::{Security, SecurityBuilder, ToolVisibility};
+#[cfg(feature = "http")]
+pub use serve::{ConfiguredHttp, http_from_config};
 pub use serve::{ServeError, serve};
 pub use validator;
 
@@ -120,7 +124,7 @@ pub trait SecureServer: Sized + Send + Sync + 'static {
 /// Everything a secured server needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Principal, Security, ToolError,
+        ClientPeer, Elicited, Principal, Security, ToolError,
         redact::{Redact, SecretString},
         secure_server, secure_tool,
         validate::guards,

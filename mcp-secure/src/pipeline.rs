@@ -305,16 +305,21 @@ async fn admit<S: SecureServer>(
 }
 
 /// Stage 5, invoke: the adapter, with a panicking tool answering `INTERNAL` instead of
-/// taking the connection down with it.
+/// taking the connection down with it, and a tool running past the server's time limit
+/// stopped (its future dropped, a pending request to the client with it) and answering
+/// `TIMEOUT`.
 async fn invoke_tool<'a, S: SecureServer>(
     server: &'a S,
     ctx: ToolCallContext<'a, S>,
     policy: &'static ToolPolicy,
     invoke: Invoke<S>,
 ) -> Outcome {
-    std::panic::AssertUnwindSafe(invoke(server, ctx))
-        .catch_unwind()
-        .await
+    let limit = server.security_runtime().tool_timeout();
+    let run = std::panic::AssertUnwindSafe(invoke(server, ctx)).catch_unwind();
+    let Ok(finished) = tokio::time::timeout(limit, run).await else {
+        return Outcome::Rejected(Denial::TimedOut { after: limit });
+    };
+    finished
         .unwrap_or_else(|_| {
             audit::tool_panicked(policy.name);
             Ok(Outcome::Failed(crate::error::ToolError::internal(

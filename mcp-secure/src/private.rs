@@ -44,7 +44,7 @@ impl<T: serde::de::DeserializeOwned + validator::Validate> ValidParameters for T
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of a secured tool",
     label = "not something a tool call provides",
-    note = "a secured tool takes `&self` and any of: `Parameters<T>` (the validated input), `Principal` (the caller), and rmcp's extractors (`RequestContext<RoleServer>`, `Peer<RoleServer>`, `Extension<T>`, `Meta`, `CancellationToken`, `ToolName`, `RequestState`, `InputResponses`, `Extensions`); put client input in the `Parameters<T>` struct"
+    note = "a secured tool takes `&self` and any of: `Parameters<T>` (the validated input), `Principal` (the caller), `ClientPeer` (to ask the client, bounded), and rmcp's extractors (`RequestContext<RoleServer>`, `Peer<RoleServer>`, `Extension<T>`, `Meta`, `CancellationToken`, `ToolName`, `RequestState`, `InputResponses`, `Extensions`); put client input in the `Parameters<T>` struct"
 )]
 pub trait ToolArgument<S>: Sized {
     /// Takes the argument from the call.

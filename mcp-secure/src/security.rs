@@ -28,8 +28,15 @@ struct Inner {
     redactor: Redactor,
     max_input_bytes: usize,
     visibility: ToolVisibility,
+    tool_timeout: Duration,
+    client_timeout: Duration,
     config_fingerprint: Option<u64>,
 }
+
+/// The longest a tool call may run by default.
+pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(300);
+/// The longest a tool waits for the client to answer one of its requests by default.
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The runtime side of a secured server. Cheap to clone (an `Arc`).
 ///
@@ -52,6 +59,17 @@ impl Security {
     /// Starts a configuration.
     pub fn builder() -> SecurityBuilder {
         SecurityBuilder::default()
+    }
+
+    /// The longest a tool call may run (the pipeline answers `TIMEOUT` after it).
+    pub fn tool_timeout(&self) -> Duration {
+        self.inner.tool_timeout
+    }
+
+    /// The longest a tool waits for the client to answer one of its requests (sampling,
+    /// elicitation, roots) through [`ClientPeer`](crate::ClientPeer).
+    pub fn client_timeout(&self) -> Duration {
+        self.inner.client_timeout
     }
 
     /// The rate limiter.
@@ -115,6 +133,8 @@ pub struct SecurityBuilder {
     key_masking: bool,
     visibility: ToolVisibility,
     sweep_every: Duration,
+    tool_timeout: Duration,
+    client_timeout: Duration,
     config_fingerprint: Option<u64>,
 }
 
@@ -129,6 +149,8 @@ impl Default for SecurityBuilder {
             key_masking: true,
             visibility: ToolVisibility::Permitted,
             sweep_every: Duration::from_secs(60),
+            tool_timeout: DEFAULT_TOOL_TIMEOUT,
+            client_timeout: DEFAULT_CLIENT_TIMEOUT,
             config_fingerprint: None,
         }
     }
@@ -205,6 +227,21 @@ impl SecurityBuilder {
         self
     }
 
+    /// The longest a tool call may run (default 5 minutes); after it the call answers
+    /// `TIMEOUT` and the tool's future is dropped. Every await in a tool is bounded by it,
+    /// an unanswered request to the client included.
+    pub fn tool_timeout(mut self, timeout: Duration) -> Self {
+        self.tool_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The longest a tool waits for the client to answer one request made through
+    /// [`ClientPeer`](crate::ClientPeer) (default 60 s).
+    pub fn client_timeout(mut self, timeout: Duration) -> Self {
+        self.client_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Records the configuration this builder comes from.
     pub(crate) fn config_fingerprint(mut self, fingerprint: u64) -> Self {
         self.config_fingerprint = Some(fingerprint);
@@ -236,6 +273,8 @@ impl SecurityBuilder {
                 redactor,
                 max_input_bytes: self.max_input_bytes,
                 visibility: self.visibility,
+                tool_timeout: self.tool_timeout,
+                client_timeout: self.client_timeout,
                 config_fingerprint: self.config_fingerprint,
             }),
         }

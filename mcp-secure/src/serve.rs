@@ -76,6 +76,16 @@ pub async fn serve<S>(server: S, config: &SecureConfig) -> Result<(), ServeError
 where
     S: SecureServer + ServerHandler + Clone,
 {
+    preflight(&server, config)?;
+    match config.transport {
+        TransportKind::Stdio => crate::stdio::serve_stdio(server, &config.stdio).await,
+        TransportKind::Http => serve_http(server, config).await,
+    }
+}
+
+/// Before serving: logs the configuration's warnings, refuses root under `strict`, and
+/// refuses a server whose `Security` was built without this configuration.
+fn preflight<S: SecureServer>(server: &S, config: &SecureConfig) -> Result<(), ServeError> {
     for warning in config.warnings() {
         tracing::warn!(target: crate::audit::TARGET, key = %warning.key, "{}", warning.message);
     }
@@ -93,14 +103,99 @@ where
     {
         return Err(ServeError::SecurityNotFromConfig);
     }
-    match config.transport {
-        TransportKind::Stdio => crate::stdio::serve_stdio(server, &config.stdio).await,
-        TransportKind::Http => serve_http(server, config).await,
-    }
+    Ok(())
 }
 
 #[cfg(feature = "http")]
 async fn serve_http<S>(server: S, config: &SecureConfig) -> Result<(), ServeError>
+where
+    S: SecureServer + ServerHandler + Clone,
+{
+    let configured = configured_http(server, config).await?;
+    let listener = tokio::net::TcpListener::bind(config.http.addr).await?;
+    let running = configured.http.serve(listener).await;
+    let served = match running {
+        Ok(running) => {
+            let token = running.shutdown_token();
+            tokio::spawn(async move {
+                crate::http::setup::shutdown_signal().await;
+                token.cancel();
+            });
+            running.wait().await;
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    #[cfg(feature = "dev-auth")]
+    if let Some(dev) = configured.dev_auth {
+        dev.shutdown().await;
+    }
+    served
+}
+
+/// A secured server's HTTP side, set up as the configuration says, for an axum application of
+/// your own: take [`router`](crate::http::HttpServer::router) (no fallback; merge it), or the
+/// [`bearer_layer`](crate::http::HttpServer::bearer_layer) and the
+/// [`metadata_router`](crate::http::HttpServer::metadata_router) separately. With
+/// `MCP_DEV_AUTH=true` the embedded development authorization server runs until
+/// [`shutdown`](Self::shutdown).
+#[cfg(feature = "http")]
+#[derive(Debug)]
+pub struct ConfiguredHttp<S> {
+    http: crate::http::HttpServer<S>,
+    #[cfg(feature = "dev-auth")]
+    dev_auth: Option<crate::dev_auth::DevAuthServer>,
+}
+
+#[cfg(feature = "http")]
+impl<S> ConfiguredHttp<S>
+where
+    S: SecureServer + ServerHandler + Clone,
+{
+    /// The HTTP server (routers and layers).
+    pub fn http(&self) -> &crate::http::HttpServer<S> {
+        &self.http
+    }
+
+    /// The issuer of the embedded development authorization server, when it runs.
+    pub fn dev_auth_issuer(&self) -> Option<&str> {
+        #[cfg(feature = "dev-auth")]
+        if let Some(dev) = &self.dev_auth {
+            return Some(dev.issuer());
+        }
+        None
+    }
+
+    /// Stops the development authorization server, if one runs.
+    pub async fn shutdown(self) {
+        #[cfg(feature = "dev-auth")]
+        if let Some(dev) = self.dev_auth {
+            dev.shutdown().await;
+        }
+    }
+}
+
+/// Sets up `server`'s HTTP side as `config` says (issuer and keys, or the development
+/// authorization server with `MCP_DEV_AUTH=true`; origins, hosts, sessions), without binding:
+/// for serving it inside an axum application of your own. [`serve`] does the same and binds.
+#[cfg(feature = "http")]
+pub async fn http_from_config<S>(
+    server: S,
+    config: &SecureConfig,
+) -> Result<ConfiguredHttp<S>, ServeError>
+where
+    S: SecureServer + ServerHandler + Clone,
+{
+    preflight(&server, config)?;
+    configured_http(server, config).await
+}
+
+/// [`http_from_config`] after the preflight.
+#[cfg(feature = "http")]
+async fn configured_http<S>(
+    server: S,
+    config: &SecureConfig,
+) -> Result<ConfiguredHttp<S>, ServeError>
 where
     S: SecureServer + ServerHandler + Clone,
 {
@@ -111,9 +206,16 @@ where
             crate::dev_auth::start_configured(&config.dev_auth, S::server_policy(), &resource)
                 .await?;
         let issuers = [dev.issuer().to_owned()];
-        let served = crate::http::setup::serve_configured(server, config, &issuers).await;
-        dev.shutdown().await;
-        return served;
+        return match crate::http::setup::http_server(server, config, &issuers).await {
+            Ok(http) => Ok(ConfiguredHttp {
+                http,
+                dev_auth: Some(dev),
+            }),
+            Err(e) => {
+                dev.shutdown().await;
+                Err(e)
+            }
+        };
     }
     #[cfg(not(feature = "dev-auth"))]
     if config.dev_auth.enabled {
@@ -123,7 +225,12 @@ where
         });
     }
     let issuers = config.oauth.issuers();
-    crate::http::setup::serve_configured(server, config, &issuers).await
+    let http = crate::http::setup::http_server(server, config, &issuers).await?;
+    Ok(ConfiguredHttp {
+        http,
+        #[cfg(feature = "dev-auth")]
+        dev_auth: None,
+    })
 }
 
 #[cfg(not(feature = "http"))]

@@ -8,7 +8,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod adoption;
 mod check;
+mod client_requests;
 mod denials;
 mod dev_auth;
 mod docs;

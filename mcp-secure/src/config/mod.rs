@@ -65,6 +65,19 @@ pub enum TransportKind {
     Http,
 }
 
+/// How Streamable HTTP keeps (or does not keep) MCP sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Sessions {
+    /// Every request stands alone (default): any replica can answer any request, but the
+    /// server cannot ask the client anything (sampling, elicitation, roots) during a call.
+    #[default]
+    Stateless,
+    /// `Mcp-Session-Id` sessions in this process: server-to-client requests and standalone
+    /// SSE streams work; several replicas need sticky sessions.
+    Stateful,
+}
+
 /// Where rate-limit state lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -267,8 +280,14 @@ impl Default for RateLimitSettings {
 pub struct HttpSettings {
     /// Listen address.
     pub addr: SocketAddr,
-    /// Browser origins allowed to call.
+    /// Browser origins allowed to call besides the resource's own.
     pub allowed_origins: Vec<String>,
+    /// `Host` values accepted besides the resource's authority.
+    pub allowed_hosts: Vec<String>,
+    /// Stateless requests or stateful sessions.
+    pub sessions: Sessions,
+    /// Answer with plain JSON when a response is one message (else an SSE stream).
+    pub json_response: bool,
 }
 
 impl Default for HttpSettings {
@@ -276,6 +295,28 @@ impl Default for HttpSettings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            sessions: Sessions::Stateless,
+            json_response: true,
+        }
+    }
+}
+
+/// `security.limits`: how long a call and a request to the client may take.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct LimitSettings {
+    /// The longest a tool call may run, in seconds.
+    pub tool_timeout_secs: u64,
+    /// The longest a tool waits for the client to answer one request, in seconds.
+    pub client_timeout_secs: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            tool_timeout_secs: crate::security::DEFAULT_TOOL_TIMEOUT.as_secs(),
+            client_timeout_secs: crate::security::DEFAULT_CLIENT_TIMEOUT.as_secs(),
         }
     }
 }
@@ -419,6 +460,8 @@ pub struct SecureConfig {
     pub http: HttpSettings,
     /// `security.logging`.
     pub logging: LogSettings,
+    /// `security.limits`.
+    pub limits: LimitSettings,
     /// `security.stdio`.
     pub stdio: StdioSettings,
     /// `security.dev_auth`.
@@ -442,6 +485,7 @@ impl Default for SecureConfig {
             rate_limit: RateLimitSettings::default(),
             http: HttpSettings::default(),
             logging: LogSettings::default(),
+            limits: LimitSettings::default(),
             stdio: StdioSettings::default(),
             dev_auth: DevAuthSettings::default(),
             secrets: Secrets::default(),
@@ -651,6 +695,12 @@ impl SecureConfig {
     pub fn security(&self) -> SecurityBuilder {
         let mut builder = crate::Security::builder()
             .max_rate_keys(self.rate_limit.max_keys)
+            .tool_timeout(std::time::Duration::from_secs(
+                self.limits.tool_timeout_secs,
+            ))
+            .client_timeout(std::time::Duration::from_secs(
+                self.limits.client_timeout_secs,
+            ))
             .config_fingerprint(self.fingerprint());
         for (_, secret) in self.secrets.iter() {
             builder = builder.secret(secret);
@@ -677,6 +727,7 @@ impl SecureConfig {
     pub(crate) fn fingerprint(&self) -> u64 {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.rate_limit.hash(&mut h);
+        self.limits.hash(&mut h);
         for (key, _) in self.secrets.iter() {
             key.hash(&mut h);
         }

@@ -202,6 +202,19 @@ fn rate_limit(config: &SecureConfig, c: &mut Collector) {
             "must be between 1 and 5000 ms",
         );
     }
+    let limits = &config.limits;
+    if !(1..=86_400).contains(&limits.tool_timeout_secs) {
+        c.error(
+            "security.limits.tool_timeout_seconds",
+            "must be between 1 and 86400 seconds",
+        );
+    }
+    if !(1..=3_600).contains(&limits.client_timeout_secs) {
+        c.error(
+            "security.limits.client_timeout_seconds",
+            "must be between 1 and 3600 seconds",
+        );
+    }
 }
 
 /// Whether the effective user is root (uid 0), where that can be told.

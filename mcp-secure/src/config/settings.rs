@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{
     DevAlgorithm, DevApproval, DevUserSpec, FailurePolicy, LogFormat, Provider, RateStore,
-    SecureConfig, TransportKind,
+    SecureConfig, Sessions, TransportKind,
 };
 use crate::{principal::RateKeyBy, scope::ScopeSet};
 
@@ -173,6 +173,15 @@ impl Kind for TransportKind {
             )),
             _ => Err(None),
         }
+    }
+}
+
+impl Kind for Sessions {
+    fn parse_text(text: &str) -> Result<Self, Refusal> {
+        keyword(
+            text,
+            &[("stateless", Self::Stateless), ("stateful", Self::Stateful)],
+        )
     }
 }
 
@@ -362,8 +371,29 @@ pub(crate) static SETTINGS: &[Setting] = &[
         "http.allowed_origins",
         Some("MCP_HTTP_ALLOWED_ORIGINS"),
         "a list of origins like \"https://app.example.com\"",
-        "browser origins allowed to call (comma separated in the environment)",
+        "browser origins allowed to call besides the resource's own (comma separated in the environment)",
         apply!(Vec<String>, |c, v| c.http.allowed_origins = v),
+    ),
+    setting(
+        "http.allowed_hosts",
+        Some("MCP_HTTP_ALLOWED_HOSTS"),
+        "a list of host[:port] values like \"mcp.example.com\"",
+        "`Host` values accepted besides the resource's authority, e.g. behind a proxy (comma separated in the environment)",
+        apply!(Vec<String>, |c, v| c.http.allowed_hosts = v),
+    ),
+    setting(
+        "http.sessions",
+        Some("MCP_HTTP_SESSIONS"),
+        "`stateless` or `stateful`",
+        "`stateless` (default; any replica answers any request; tools cannot ask the client) or `stateful` (sessions: sampling, elicitation, roots, standalone streams; sticky sessions across replicas)",
+        apply!(Sessions, |c, v| c.http.sessions = v),
+    ),
+    setting(
+        "http.json_response",
+        Some("MCP_HTTP_JSON_RESPONSE"),
+        "true or false",
+        "answer a one-message response as plain JSON (default true); false streams every response as SSE",
+        apply!(bool, |c, v| c.http.json_response = v),
     ),
     setting(
         "oauth.provider",
@@ -542,6 +572,20 @@ pub(crate) static SETTINGS: &[Setting] = &[
         "a whole number of milliseconds",
         "longest wait for the shared store per decision (1-5000, default 50)",
         apply!(u64, |c, v| c.rate_limit.timeout_ms = v),
+    ),
+    setting(
+        "limits.tool_timeout_seconds",
+        Some("MCP_TOOL_TIMEOUT_SECONDS"),
+        "a whole number of seconds",
+        "the longest a tool call may run before it answers `TIMEOUT` (1-86400, default 300)",
+        apply!(u64, |c, v| c.limits.tool_timeout_secs = v),
+    ),
+    setting(
+        "limits.client_timeout_seconds",
+        Some("MCP_CLIENT_TIMEOUT_SECONDS"),
+        "a whole number of seconds",
+        "the longest a tool waits for the client to answer a sampling, elicitation or roots request (1-3600, default 60)",
+        apply!(u64, |c, v| c.limits.client_timeout_secs = v),
     ),
     setting(
         "rate_limit.max_keys",

@@ -30,6 +30,8 @@ pub struct AuthState {
     scope_challenge: bool,
     /// `scope` of the `401` challenge, if any.
     starting_scope: Option<String>,
+    /// The session mode, recorded on each request for `ClientPeer`.
+    sessions: crate::config::Sessions,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -54,6 +56,7 @@ impl AuthState {
             throttle: FailureThrottle::new(config.failure_limit),
             max_body_bytes: config.max_body_bytes,
             scope_challenge: config.scope_challenge,
+            sessions: config.sessions,
             starting_scope: Some(
                 config
                     .starting_scopes
@@ -201,6 +204,7 @@ pub(super) async fn authenticate(
     };
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(principal.clone());
+    parts.extensions.insert(state.sessions);
     let mut request = Request::from_parts(parts, body);
     if state.scope_challenge && request.method() == Method::POST {
         request = match precheck::check(&state, &principal, request).await {

@@ -15,6 +15,7 @@
 mod bearer;
 mod challenge;
 mod guard;
+mod layers;
 mod metadata;
 mod precheck;
 pub mod setup;
@@ -37,10 +38,11 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use challenge::Challenge;
+pub use layers::{Bearer, BearerLayer, Guard, GuardLayer};
 pub use metadata::ProtectedResourceMetadata;
 pub use setup::serve_configured;
 
-use crate::{SecureServer, ServeError, auth::TokenValidator, policy::RateSpec};
+use crate::{SecureServer, ServeError, auth::TokenValidator, config::Sessions, policy::RateSpec};
 
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
@@ -53,7 +55,7 @@ pub struct HttpConfig {
     max_header_bytes: usize,
     header_timeout: Duration,
     failure_limit: RateSpec,
-    stateful: bool,
+    sessions: Sessions,
     json_response: bool,
     scope_challenge: bool,
     resource_name: Option<String>,
@@ -96,7 +98,7 @@ impl HttpConfig {
             max_header_bytes: 16 * 1024,
             header_timeout: Duration::from_secs(10),
             failure_limit: RateSpec::new(30, 60, 30),
-            stateful: false,
+            sessions: Sessions::Stateless,
             json_response: true,
             scope_challenge: true,
             resource_name: None,
@@ -122,8 +124,10 @@ impl HttpConfig {
         url.to_string()
     }
 
-    /// Browser origins allowed to call (`scheme://host[:port]`); a request whose `Origin` is
-    /// present and not listed is refused with 403. Default: none.
+    /// Browser origins allowed to call besides the resource's own (`scheme://host[:port]`); a
+    /// request whose `Origin` is present, not the resource's own origin and not listed is
+    /// refused with 403. Default: only the resource's own origin (for a loopback resource, its
+    /// loopback spellings with the same port).
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.allowed_origins = origins
             .into_iter()
@@ -162,9 +166,24 @@ impl HttpConfig {
 
     /// Keep MCP sessions (`Mcp-Session-Id`) for clients on protocol versions before
     /// 2026-07-28 (default: stateless; every request carries its own token either way).
-    pub fn stateful(mut self, on: bool) -> Self {
-        self.stateful = on;
+    /// Only with sessions can a tool ask the client something (sampling, elicitation, roots).
+    pub fn stateful(self, on: bool) -> Self {
+        self.sessions(if on {
+            Sessions::Stateful
+        } else {
+            Sessions::Stateless
+        })
+    }
+
+    /// Stateless requests (default) or stateful sessions; see [`Sessions`].
+    pub fn sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = sessions;
         self
+    }
+
+    /// The session mode.
+    pub fn session_mode(&self) -> Sessions {
+        self.sessions
     }
 
     /// Answer simple requests with `application/json` rather than an SSE stream (default on).
@@ -198,6 +217,28 @@ impl HttpConfig {
     pub fn authorization_server(mut self, issuer: impl Into<String>) -> Self {
         self.authorization_servers.push(issuer.into());
         self
+    }
+
+    /// The origins allowed: the configured ones and the resource's own (for a loopback
+    /// resource, each loopback spelling with the same port).
+    fn allowed_origin_list(&self) -> Vec<String> {
+        let mut origins = self.allowed_origins.clone();
+        if let Some(own) = normalize_origin(self.resource.origin().ascii_serialization().as_str()) {
+            origins.push(own);
+        }
+        if crate::auth::is_loopback(self.resource.host()) {
+            let port = self
+                .resource
+                .port()
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            for host in ["localhost", "127.0.0.1", "[::1]"] {
+                origins.push(format!("{}://{host}{port}", self.resource.scheme()));
+            }
+        }
+        origins.sort();
+        origins.dedup();
+        origins
     }
 
     /// The `Host` header values accepted: the resource's authority, and for a loopback
@@ -330,75 +371,97 @@ where
         }
     }
 
-    /// The axum router: the MCP endpoint behind the bearer-token layer, the metadata
-    /// documents, and Host/Origin validation on everything. Mount it in your own app, or use
-    /// [`HttpServer::serve`].
-    pub fn router(&self, shutdown: CancellationToken) -> Result<Router, ServeError> {
-        S::secure_tool_router().map_err(ServeError::Router)?;
-        crate::redact::ensure_compiled()?;
+    /// The bearer-authentication layer of this server (see [`BearerLayer`]), for a router of
+    /// your own that serves the MCP endpoint.
+    pub fn bearer_layer(&self) -> BearerLayer {
+        BearerLayer::new(Arc::new(bearer::AuthState::new(
+            self.validator.clone(),
+            S::server_policy(),
+            &self.config,
+        )))
+    }
+
+    /// The `Host`/`Origin` validation layer of this server (see [`GuardLayer`]).
+    pub fn guard_layer(&self) -> GuardLayer {
+        GuardLayer::new(Arc::new(guard::RequestGuard::new(
+            self.config.allowed_host_list(),
+            self.config.allowed_origin_list(),
+        )))
+    }
+
+    /// The RFC 9728 protected resource metadata at `/.well-known/oauth-protected-resource`
+    /// and at its path-aware form, without any layer or fallback.
+    pub fn metadata_router(&self) -> Router {
         let config = &self.config;
-        let allowed_hosts = config.allowed_host_list();
-        let mut rmcp_config = StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(config.stateful)
+        let metadata = Arc::new(ProtectedResourceMetadata::for_server(
+            S::server_policy(),
+            config,
+        ));
+        let well_known_root = "/.well-known/oauth-protected-resource".to_owned();
+        let well_known_path = format!(
+            "{well_known_root}{}",
+            config.endpoint_path().trim_end_matches('/')
+        );
+        let mut app = Router::new();
+        for path in [well_known_root, well_known_path] {
+            let metadata = metadata.clone();
+            app = app.route(&path, get(move || metadata::serve(metadata.clone())));
+        }
+        app
+    }
+
+    /// rmcp's Streamable HTTP service for this server at the endpoint path, in the
+    /// configured session mode, without any layer: put [`bearer_layer`](Self::bearer_layer)
+    /// on it (as [`router`](Self::router) does), or nothing reaches the tools authenticated.
+    fn mcp_service_router(&self, shutdown: CancellationToken) -> Router {
+        let config = &self.config;
+        let rmcp_config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(config.sessions == Sessions::Stateful)
             .with_json_response(config.json_response)
             .with_cancellation_token(shutdown)
             .with_max_request_body_bytes(config.max_body_bytes)
-            .with_allowed_hosts(allowed_hosts.clone());
-        if !config.allowed_origins.is_empty() {
-            rmcp_config = rmcp_config.with_allowed_origins(config.allowed_origins.clone());
-        }
+            // Origins are checked by the guard layer (rmcp's own check stays off: an empty
+            // list), hosts by both.
+            .with_allowed_hosts(config.allowed_host_list());
         let server = self.server.clone();
         let factory = move || Ok(server.clone());
-        let mcp: Router = if config.stateful {
-            Router::new().route_service(
+        match config.sessions {
+            Sessions::Stateful => Router::new().route_service(
                 config.endpoint_path(),
                 StreamableHttpService::new(
                     factory,
                     Arc::new(LocalSessionManager::default()),
                     rmcp_config,
                 ),
-            )
-        } else {
-            Router::new().route_service(
+            ),
+            Sessions::Stateless => Router::new().route_service(
                 config.endpoint_path(),
                 StreamableHttpService::new(
                     factory,
                     Arc::new(NeverSessionManager::default()),
                     rmcp_config,
                 ),
-            )
-        };
-        let policy = S::server_policy();
-        let auth = bearer::AuthState::new(self.validator.clone(), policy, config);
-        let mcp = mcp.layer(axum::middleware::from_fn_with_state(
-            Arc::new(auth),
-            bearer::authenticate,
-        ));
-
-        let metadata = Arc::new(ProtectedResourceMetadata::for_server(policy, config));
-        let well_known_root = "/.well-known/oauth-protected-resource".to_owned();
-        let well_known_path = format!(
-            "{well_known_root}{}",
-            config.endpoint_path().trim_end_matches('/')
-        );
-        let mut app = Router::new().merge(mcp);
-        for path in [well_known_root, well_known_path] {
-            let metadata = metadata.clone();
-            app = app.route(&path, get(move || metadata::serve(metadata.clone())));
+            ),
         }
-        let guard = Arc::new(guard::RequestGuard::new(
-            allowed_hosts,
-            config.allowed_origins.clone(),
-        ));
-        Ok(app
-            .fallback(|| async { http::StatusCode::NOT_FOUND })
-            .layer(axum::middleware::from_fn_with_state(guard, guard::guard)))
+    }
+
+    /// The axum router: the MCP endpoint behind the bearer layer, the metadata documents, and
+    /// `Host`/`Origin` validation on both. It has no fallback, so it merges into an app that
+    /// has its own (`app.merge(router)`); [`HttpServer::serve`] adds a plain `404`.
+    /// `shutdown` ends open SSE streams and sessions when cancelled.
+    pub fn router(&self, shutdown: CancellationToken) -> Result<Router, ServeError> {
+        S::secure_tool_router().map_err(ServeError::Router)?;
+        crate::redact::ensure_compiled()?;
+        let mcp = self.mcp_service_router(shutdown).layer(self.bearer_layer());
+        Ok(mcp.merge(self.metadata_router()).layer(self.guard_layer()))
     }
 
     /// Serves on `listener` until the returned handle is shut down.
     pub async fn serve(self, listener: TcpListener) -> Result<RunningHttpServer, ServeError> {
         let shutdown = CancellationToken::new();
-        let router = self.router(shutdown.child_token())?;
+        let router = self
+            .router(shutdown.child_token())?
+            .fallback(|| async { http::StatusCode::NOT_FOUND });
         let local_addr = listener.local_addr()?;
         if !local_addr.ip().is_loopback() {
             tracing::warn!(

@@ -285,6 +285,36 @@ pub fn resource_uri(config: &SecureConfig) -> String {
         .map_or_else(|| format!("http://{}/mcp", config.http.addr), str::to_owned)
 }
 
+/// The HTTP side of `server` as `config` says, trusting `issuers`: the resource URI, the
+/// token validator (keys fetched, the authorization server's metadata checked), origins,
+/// hosts, sessions. Nothing is bound yet: serve it with [`HttpServer::serve`], or merge its
+/// [`router`](HttpServer::router) into an app of your own.
+pub async fn http_server<S>(
+    server: S,
+    config: &SecureConfig,
+    issuers: &[String],
+) -> Result<HttpServer<S>, ServeError>
+where
+    S: SecureServer + ServerHandler + Clone,
+{
+    let first = issuers.first().ok_or(SetupError::MissingIssuer)?;
+    let mut http = HttpConfig::new(&resource_uri(config), first).map_err(SetupError::from)?;
+    for issuer in &issuers[1..] {
+        http = http.authorization_server(issuer.clone());
+    }
+    http = http
+        .allowed_origins(config.http.allowed_origins.iter().cloned())
+        .allowed_hosts(config.http.allowed_hosts.iter().cloned())
+        .sessions(config.http.sessions)
+        .json_response(config.http.json_response);
+    if let Some(scopes) = &config.oauth.default_scopes {
+        http = http.starting_scopes(scopes.clone());
+    }
+    let resource = http.resource().to_string();
+    let validator = validator_from_config(config, issuers, &resource).await?;
+    Ok(HttpServer::new(server, validator, http))
+}
+
 /// Serves `server` over Streamable HTTP as `config` says, trusting `issuers`, until SIGINT or
 /// SIGTERM.
 pub async fn serve_configured<S>(
@@ -295,23 +325,9 @@ pub async fn serve_configured<S>(
 where
     S: SecureServer + ServerHandler + Clone,
 {
-    let first = issuers.first().ok_or(SetupError::MissingIssuer)?;
-    let mut http = HttpConfig::new(&resource_uri(config), first).map_err(SetupError::from)?;
-    for issuer in &issuers[1..] {
-        http = http.authorization_server(issuer.clone());
-    }
-    if !config.http.allowed_origins.is_empty() {
-        http = http.allowed_origins(config.http.allowed_origins.iter().cloned());
-    }
-    if let Some(scopes) = &config.oauth.default_scopes {
-        http = http.starting_scopes(scopes.clone());
-    }
-    let resource = http.resource().to_string();
-    let validator = validator_from_config(config, issuers, &resource).await?;
+    let http = http_server(server, config, issuers).await?;
     let listener = tokio::net::TcpListener::bind(config.http.addr).await?;
-    let running = HttpServer::new(server, validator, http)
-        .serve(listener)
-        .await?;
+    let running = http.serve(listener).await?;
     let token = running.shutdown_token();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -321,7 +337,8 @@ where
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves when the process gets SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
