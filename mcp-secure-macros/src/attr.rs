@@ -234,6 +234,7 @@ pub(crate) struct Annotations {
 #[darling(default)]
 pub(crate) struct ToolAttr {
     pub scopes: Option<ScopeList>,
+    pub scopes_any: Option<ScopeList>,
     pub public: Flag,
     pub rate: Option<SpannedValue<Rate>>,
     pub burst: Option<Burst>,
@@ -246,6 +247,7 @@ pub(crate) struct ToolAttr {
 
 pub(crate) const TOOL_KEYS: &[&str] = &[
     "scopes",
+    "scopes_any",
     "public",
     "rate",
     "burst",
@@ -319,7 +321,27 @@ pub(crate) struct ServerAttr {
     pub version: Option<Str>,
     pub instructions: Option<Str>,
     pub security: Option<SecurityField>,
-    pub handler: Option<bool>,
+    pub handler: Option<SpannedValue<bool>>,
+    pub extend: Option<SpannedValue<Extend>>,
+    pub deny_unsecured: Flag,
+}
+
+/// `extend = Self::legacy_router`: a function returning an rmcp `ToolRouter<Self>` of plain
+/// tools served beside the secured ones.
+#[derive(Debug, Clone)]
+pub(crate) struct Extend(pub syn::ExprPath);
+
+impl FromMeta for Extend {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match ungroup(expr) {
+            Expr::Path(p) => Ok(Self(p.clone())),
+            other => Err(custom(
+                other.span(),
+                "`extend` names a function returning an rmcp `ToolRouter<Self>` of plain tools, \
+                 e.g. `extend = Self::tool_router` for a `#[tool_router]` impl",
+            )),
+        }
+    }
 }
 
 pub(crate) const SERVER_KEYS: &[&str] = &[
@@ -330,6 +352,8 @@ pub(crate) const SERVER_KEYS: &[&str] = &[
     "instructions",
     "security",
     "handler",
+    "extend",
+    "deny_unsecured",
 ];
 
 /// What the first pass learnt about the arguments as written.

@@ -36,6 +36,8 @@ fn tool_policy(tool: &ToolModel) -> TokenStream {
     let name = &tool.name;
     let scopes = str_slice(&tool.scopes);
     let satisfiers = tool.satisfiers.iter().map(|s| str_slice(s));
+    let any_of = str_slice(&tool.any_of);
+    let any_satisfiers = str_slice(&tool.any_satisfiers);
     let public = tool.public;
     let rate = option(tool.rate.map(|rate| {
         let (count, period) = (rate.count, rate.period_secs);
@@ -48,6 +50,8 @@ fn tool_policy(tool: &ToolModel) -> TokenStream {
             name: #name,
             scopes: #scopes,
             satisfiers: &[#(#satisfiers),*],
+            any_of: #any_of,
+            any_satisfiers: #any_satisfiers,
             public: #public,
             rate: #rate,
             max_input_bytes: #max_input,
@@ -207,6 +211,10 @@ pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
         None => quote!(::core::env!("CARGO_PKG_VERSION")),
     };
     let instructions = option(model.instructions.as_ref());
+    let extend = model
+        .extend
+        .as_ref()
+        .map(|f| quote_spanned! {f.span()=> .extend(#f()) });
     let handler = model.handler.then(|| server_handler(model));
     // The field access carries the span of `security = field` when given, so a wrong name
     // is reported there. A field known to be missing is already an error.
@@ -246,6 +254,7 @@ pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
                 ROUTER.get(|| {
                     #p::ToolRoutes::<Self>::new(<Self as #p::SecureServer>::server_policy())
                         #(#routes)*
+                        #extend
                         .build()
                 })
             }

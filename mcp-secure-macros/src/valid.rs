@@ -31,6 +31,10 @@ pub(crate) struct ToolModel {
     pub scopes: Vec<String>,
     /// For each required scope, the scopes that grant it (itself first).
     pub satisfiers: Vec<Vec<String>>,
+    /// `scopes_any`: one of these is required too.
+    pub any_of: Vec<String>,
+    /// Every scope that grants one of `any_of`.
+    pub any_satisfiers: Vec<String>,
     pub public: bool,
     pub rate: Option<Rate>,
     pub burst: Option<u32>,
@@ -53,6 +57,8 @@ pub(crate) struct ServerModel {
     /// (already reported).
     pub security: Option<Ident>,
     pub handler: bool,
+    /// Plain rmcp tools served beside the secured ones.
+    pub extend: Option<syn::ExprPath>,
     pub name: Option<LitStr>,
     pub version: Option<LitStr>,
     pub instructions: Option<LitStr>,
@@ -124,16 +130,55 @@ pub(crate) fn validate(server: Server<'_>, errors: &mut Errors) -> ServerModel {
         Some(field) => Some(field.0),
         None => default_security_field(item, errors),
     };
+    plain_tools_in_impl(item, errors);
+    if attr.deny_unsecured.is_present() {
+        if let Some(extend) = &attr.extend {
+            errors.at(
+                extend.span(),
+                "`deny_unsecured`: this server still serves plain tools through `extend`; \
+                 secure each with `#[secure_tool]` and remove `extend`, or drop `deny_unsecured` \
+                 until the migration is done",
+            );
+        }
+        if let Some(handler) = attr.handler.as_ref().filter(|h| !***h) {
+            errors.at(
+                handler.span(),
+                "`deny_unsecured` with `handler = false`: a hand-written handler can serve tools \
+                 no policy covers; let `#[secure_server]` write the handler",
+            );
+        }
+    }
     ServerModel {
         self_ty: (*item.self_ty).clone(),
         security,
-        handler: attr.handler.unwrap_or(true),
+        handler: attr.handler.is_none_or(|h| *h),
+        extend: attr.extend.map(|e| e.0.clone()),
         name: attr.name.map(|s| s.0),
         version: attr.version.map(|s| s.0),
         instructions: attr.instructions.map(|s| s.0),
         catalogue: catalogue.map(<[String]>::to_vec).unwrap_or_default(),
         edges,
         tools,
+    }
+}
+
+/// A plain rmcp `#[tool]` method in a `#[secure_server]` impl is never served (rmcp's router
+/// is replaced): say so where it is.
+fn plain_tools_in_impl(item: &syn::ItemImpl, errors: &mut Errors) {
+    for inner in &item.items {
+        let syn::ImplItem::Fn(func) = inner else {
+            continue;
+        };
+        for a in &func.attrs {
+            if a.path().segments.last().is_some_and(|s| s.ident == "tool") {
+                errors.at(
+                    a.path().span(),
+                    "a plain `#[tool]` in a `#[secure_server]` impl is not served; make it a \
+                     `#[secure_tool(scopes = \"...\")]`, or keep it in a `#[tool_router]` impl \
+                     and serve that router with `#[secure_server(extend = Self::tool_router)]`",
+                );
+            }
+        }
     }
 }
 
@@ -297,26 +342,37 @@ fn check_signature(tool: &Tool<'_>, e: &mut Errors) {
 /// The access rule (`scopes` or `public`, exactly one), the catalogue, `burst`.
 fn check_policy(tool: &Tool<'_>, name: &str, catalogue: Option<&[String]>, e: &mut Errors) {
     let attr = &tool.attr;
-    match (&attr.scopes, attr.public.is_present()) {
-        (Some(_), true) => e.at(
+    let has_scopes = attr.scopes.is_some() || attr.scopes_any.is_some();
+    let written = tool.keys.span("scopes").is_some() || tool.keys.span("scopes_any").is_some();
+    match (has_scopes, attr.public.is_present()) {
+        (true, true) => e.at(
             attr.public.span(),
             "a tool is either `public` or needs `scopes`, not both; remove `public` to require \
              the scopes, or remove `scopes` to let any authenticated caller use it",
         ),
-        (None, false) if !tool.keys.had_unknown && tool.keys.span("scopes").is_none() => e.at(
+        (false, false) if !tool.keys.had_unknown && !written => e.at(
             tool.attr_span,
             format!(
                 "tool `{name}` declares no access rule; secured tools deny by default: add \
-                 `scopes = \"...\"` naming the scopes a caller must hold, or `public` if any \
-                 authenticated caller may use it"
+                 `scopes = \"...\"` naming the scopes a caller must hold (or `scopes_any` for \
+                 one of several), or `public` if any authenticated caller may use it"
             ),
         ),
         _ => {}
     }
-    if let Some(list) = &attr.scopes {
+    for list in [&attr.scopes, &attr.scopes_any].into_iter().flatten() {
         for scope in &list.scopes {
             in_catalogue(scope, catalogue, list.span, e);
         }
+    }
+    if let Some(any) = &attr.scopes_any
+        && any.scopes.len() < 2
+    {
+        e.at(
+            any.span,
+            "`scopes_any` names alternatives: give at least two, or write `scopes = \"...\"` \
+             for one required scope",
+        );
     }
     if let (Some(_), None) = (&attr.burst, &attr.rate) {
         e.at(
@@ -363,6 +419,15 @@ fn validate_tool(
     let attr = tool.attr;
     let scopes: Vec<String> = attr.scopes.map(|s| s.scopes).unwrap_or_default();
     let satisfiers = scopes.iter().map(|s| graph.satisfiers(s)).collect();
+    let any_of: Vec<String> = attr.scopes_any.map(|s| s.scopes).unwrap_or_default();
+    let mut any_satisfiers: Vec<String> = Vec::new();
+    for scope in &any_of {
+        for granting in graph.satisfiers(scope) {
+            if !any_satisfiers.contains(&granting) {
+                any_satisfiers.push(granting);
+            }
+        }
+    }
     let params = tool.args.iter().find_map(|a| match a {
         Arg::Parameters(ty) => Some(ty.clone()),
         Arg::Extract(_) => None,
@@ -372,6 +437,8 @@ fn validate_tool(
         name,
         scopes,
         satisfiers,
+        any_of,
+        any_satisfiers,
         public: attr.public.is_present(),
         rate: attr.rate.map(|r| *r),
         burst: attr.burst.map(|b| b.0),

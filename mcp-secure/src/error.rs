@@ -247,8 +247,11 @@ pub enum Denial {
     InsufficientScope {
         /// Every scope the tool requires.
         required: Vec<&'static str>,
-        /// The required scopes the caller does not hold.
+        /// The required scopes the caller does not hold (with an unmet `scopes_any`, the
+        /// first of those).
         missing: Vec<&'static str>,
+        /// The tool's `scopes_any`: one of them is required too (empty without).
+        any_of: Vec<&'static str>,
     },
     /// Over the rate limit.
     RateLimited {
@@ -314,12 +317,33 @@ impl Denial {
         let code = self.code();
         match self {
             Self::Unauthenticated => ToolError::with_code(code, "Authentication required"),
-            Self::InsufficientScope { required, missing } => ToolError::with_code(
-                code,
-                format!("This tool requires the scope(s): {}", required.join(" ")),
-            )
-            .with_detail("required", json!(required))
-            .with_detail("missing", json!(missing)),
+            Self::InsufficientScope {
+                required,
+                missing,
+                any_of,
+            } => {
+                let message = match (required.is_empty(), any_of.is_empty()) {
+                    (_, true) => {
+                        format!("This tool requires the scope(s): {}", required.join(" "))
+                    }
+                    (true, false) => {
+                        format!("This tool requires one of the scopes: {}", any_of.join(" "))
+                    }
+                    (false, false) => format!(
+                        "This tool requires the scope(s): {} and one of: {}",
+                        required.join(" "),
+                        any_of.join(" ")
+                    ),
+                };
+                let error = ToolError::with_code(code, message)
+                    .with_detail("required", json!(required))
+                    .with_detail("missing", json!(missing));
+                if any_of.is_empty() {
+                    error
+                } else {
+                    error.with_detail("any_of", json!(any_of))
+                }
+            }
             Self::RateLimited { retry_after } => ToolError::with_code(code, "Too many requests")
                 .with_detail("retry_after", retry_after_secs(*retry_after)),
             Self::RateLimiterUnavailable => {

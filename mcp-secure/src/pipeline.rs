@@ -74,12 +74,23 @@ pub enum RouterError {
     /// A route names a tool the server's policy does not hold (a macro defect).
     #[error("tool `{0}` has no policy")]
     NoPolicy(&'static str),
+    /// A plain tool added with `extend` has the name of another tool.
+    #[error(
+        "tool `{0}` is defined twice (a plain tool added with `extend` has the name of another tool)"
+    )]
+    DuplicateTool(String),
 }
+
+/// The `_meta` key holding a tool's `scopes_any` (one of them is required).
+pub const META_SCOPES_ANY: &str = "mcp-secure/scopes_any";
 
 /// The `_meta` advertised for a tool: its required scopes and rate.
 pub fn tool_meta(policy: &ToolPolicy) -> MetaObject {
     let mut meta = JsonObject::new();
     meta.insert(META_SCOPES.into(), json!(policy.scopes));
+    if !policy.any_of.is_empty() {
+        meta.insert(META_SCOPES_ANY.into(), json!(policy.any_of));
+    }
     if let Some(rate) = &policy.rate {
         meta.insert(
             META_RATE.into(),
@@ -132,10 +143,158 @@ impl<S: SecureServer> ToolRoutes<S> {
         self
     }
 
+    /// Adds the plain rmcp tools of `plain` (a `#[tool_router]`'s router) beside the
+    /// secured ones, for a server migrating step by step (`#[secure_server(extend = ..)]`).
+    /// Each still runs behind the pipeline's floor: an authenticated caller, the per-caller
+    /// budget for tools without a policy and the global one, the input size cap, redaction of
+    /// the output, and an audit event. A name that is also a secured tool is refused.
+    pub fn extend(mut self, plain: ToolRouter<S>) -> Self {
+        let policy = self.policy;
+        let Ok(router) = &mut self.router else {
+            return self;
+        };
+        for (name, route) in plain.map {
+            if policy.tool(&name).is_some() || router.has_route(&name) {
+                self.router = Err(RouterError::DuplicateTool(name.into_owned()));
+                return self;
+            }
+            router.add_route(unsecured_route(route));
+        }
+        self
+    }
+
     /// The router.
     pub fn build(self) -> Result<ToolRouter<S>, RouterError> {
         self.router
     }
+}
+
+/// A plain rmcp tool behind the pipeline's floor (see [`ToolRoutes::extend`]).
+fn unsecured_route<S: SecureServer>(route: ToolRoute<S>) -> ToolRoute<S> {
+    let inner = route.call;
+    let mut attr = route.attr;
+    let mut meta = attr.meta.take().unwrap_or_default();
+    meta.0.insert(META_UNSECURED.into(), json!(true));
+    attr.meta = Some(meta);
+    attr.input_schema = crate::schema::standard(attr.input_schema);
+    ToolRoute::new_dyn(attr, move |ctx| {
+        let inner = inner.clone();
+        Box::pin(async move { run_unsecured(ctx, &*inner).await })
+    })
+}
+
+/// The `_meta` key marking a tool without a declared policy.
+pub const META_UNSECURED: &str = "mcp-secure/unsecured";
+
+/// The plain tools' floor: authenticate, rate (the unsecured budget and the global one),
+/// size, then the tool, redaction and the audit event.
+async fn run_unsecured<S: SecureServer>(
+    mut ctx: ToolCallContext<'_, S>,
+    inner: &rmcp::handler::server::tool::DynCallToolHandler<S>,
+) -> Result<CallToolResponse, ErrorData> {
+    let started = Instant::now();
+    let security = ctx.service.security_runtime();
+    let name = ctx.name.clone();
+    let refused = |principal: Option<&Principal>, denial: Denial| {
+        audit::decision(&audit::Decision {
+            tool: &name,
+            principal,
+            denial: Some(&denial),
+            tool_error: false,
+            elapsed: started.elapsed(),
+            stage: audit::Stage::Pipeline,
+        });
+        Ok(denial.to_tool_error().into_result().into())
+    };
+    let principal = match authenticate(&ctx.request_context) {
+        Ok(p) => p,
+        Err((p, denial)) => return refused(p.as_ref(), denial),
+    };
+    let caller = principal.rate_key();
+    let key = |tool| RateKey {
+        server: S::server_policy().name,
+        tool,
+        caller,
+    };
+    let unsecured = security.unsecured_rate();
+    let mut checks = vec![RateCheck {
+        key: key(RateKey::UNSECURED_TOOLS),
+        spec: &unsecured,
+    }];
+    if let Some(global) = security.global_rate() {
+        checks.push(RateCheck {
+            key: key(RateKey::ALL_TOOLS),
+            spec: global,
+        });
+    }
+    match security.rate_limiter().check_all(&checks).await {
+        Ok(RateDecision::Allowed) => {}
+        Ok(RateDecision::Limited { retry_after }) => {
+            return refused(Some(&principal), Denial::RateLimited { retry_after });
+        }
+        Err(_) => return refused(Some(&principal), Denial::RateLimiterUnavailable),
+    }
+    let limit = security.max_input_bytes();
+    if ctx
+        .arguments
+        .as_ref()
+        .is_some_and(|a| validate::exceeds_size(a, limit))
+    {
+        return refused(Some(&principal), Denial::InputTooLarge { limit });
+    }
+    ctx.request_context.extensions.insert(principal.clone());
+    let run = std::panic::AssertUnwindSafe(inner(ctx)).catch_unwind();
+    let answer = match tokio::time::timeout(security.tool_timeout(), run).await {
+        Err(_) => {
+            return refused(
+                Some(&principal),
+                Denial::TimedOut {
+                    after: security.tool_timeout(),
+                },
+            );
+        }
+        Ok(Err(_)) => {
+            audit::tool_panicked(&name);
+            return refused(Some(&principal), Denial::Internal);
+        }
+        Ok(Ok(answer)) => answer,
+    };
+    let redactor = security.redactor();
+    let mut redactions = 0;
+    let answer = match answer {
+        Ok(CallToolResponse::Complete(mut result)) => {
+            redactions += redactor.redact_result(&mut result);
+            Ok(CallToolResponse::Complete(result))
+        }
+        Ok(other) => Ok(other),
+        Err(mut error) => {
+            if let Some((masked, m)) = redactor.redact_str(&error.message) {
+                error.message = masked.into();
+                redactions += m;
+            }
+            if let Some(data) = &mut error.data {
+                redactions += redactor.redact_value(data);
+            }
+            Err(error)
+        }
+    };
+    if redactions > 0 {
+        audit::redacted(&name, &principal, redactions);
+    }
+    let tool_error = match &answer {
+        Ok(CallToolResponse::Complete(r)) => r.is_error == Some(true),
+        Ok(_) => false,
+        Err(_) => true,
+    };
+    audit::decision(&audit::Decision {
+        tool: &name,
+        principal: Some(&principal),
+        denial: None,
+        tool_error,
+        elapsed: started.elapsed(),
+        stage: audit::Stage::Pipeline,
+    });
+    answer
 }
 
 /// One secured tool: its listing entry and its call path through the pipeline.
@@ -221,10 +380,7 @@ fn authorize(policy: &ToolPolicy, principal: &Principal) -> Result<(), Denial> {
     if policy.permits(principal.scopes()) {
         Ok(())
     } else {
-        Err(Denial::InsufficientScope {
-            required: policy.scopes.to_vec(),
-            missing: policy.missing_scopes(principal.scopes()),
-        })
+        Err(policy.insufficient(principal.scopes()))
     }
 }
 

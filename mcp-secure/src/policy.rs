@@ -51,6 +51,7 @@ impl ServerPolicy {
         set.extend(self.catalogue.iter().copied());
         set.extend(self.hierarchy.iter().flat_map(|(h, l)| [*h, *l]));
         set.extend(self.tools.iter().flat_map(|t| t.scopes.iter().copied()));
+        set.extend(self.tools.iter().flat_map(|t| t.any_of.iter().copied()));
         set
     }
 }
@@ -65,6 +66,11 @@ pub struct ToolPolicy {
     /// For each entry of `scopes`, the scopes that grant it through the hierarchy (the scope
     /// itself first). Computed by the macro.
     pub satisfiers: &'static [&'static [&'static str]],
+    /// `scopes_any`: at least one of these is required too (empty: no such rule).
+    pub any_of: &'static [&'static str],
+    /// The scopes that grant at least one of `any_of` through the hierarchy. Computed by the
+    /// macro.
+    pub any_satisfiers: &'static [&'static str],
     /// Declared `public`: any authenticated caller.
     pub public: bool,
     /// Per-caller rate limit, if any.
@@ -74,24 +80,47 @@ pub struct ToolPolicy {
 }
 
 impl ToolPolicy {
-    /// The required scopes `held` does not grant (empty when the call is authorized).
+    /// The required scopes `held` does not grant (empty when the call is authorized); when
+    /// the `scopes_any` rule is not met, its first scope (the one a step-up asks for).
     pub fn missing_scopes(&self, held: &ScopeSet) -> Vec<&'static str> {
-        self.scopes
+        let mut missing: Vec<&'static str> = self
+            .scopes
             .iter()
             .zip(self.satisfiers)
             .filter(|(_, granted_by)| !held.contains_any(granted_by))
             .map(|(scope, _)| *scope)
-            .collect()
+            .collect();
+        if !self.any_met(held) {
+            missing.extend(self.any_of.first().copied());
+        }
+        missing
     }
 
-    /// Whether `held` grants every required scope.
+    /// Whether the `scopes_any` rule is met (always, without one).
+    fn any_met(&self, held: &ScopeSet) -> bool {
+        self.any_of.is_empty() || held.contains_any(self.any_satisfiers)
+    }
+
+    /// Whether `held` grants every required scope and, with `scopes_any`, one of those.
     pub fn permits(&self, held: &ScopeSet) -> bool {
-        self.satisfiers.iter().all(|g| held.contains_any(g))
+        self.satisfiers.iter().all(|g| held.contains_any(g)) && self.any_met(held)
     }
 
-    /// The required scopes as an RFC 6749 list (for `WWW-Authenticate: scope="…"`).
+    /// What a `403` asks for (`WWW-Authenticate: scope="…"`): the required scopes, and the
+    /// first of `scopes_any`.
     pub fn scope_string(&self) -> String {
-        self.scopes.join(" ")
+        let mut scopes: Vec<&str> = self.scopes.to_vec();
+        scopes.extend(self.any_of.first().copied());
+        scopes.join(" ")
+    }
+
+    /// The refusal of a caller holding `held`.
+    pub(crate) fn insufficient(&self, held: &ScopeSet) -> crate::error::Denial {
+        crate::error::Denial::InsufficientScope {
+            required: self.scopes.to_vec(),
+            missing: self.missing_scopes(held),
+            any_of: self.any_of.to_vec(),
+        }
     }
 }
 
@@ -138,10 +167,40 @@ mod tests {
         name: "write",
         scopes: &["data:write"],
         satisfiers: &[&["data:write", "admin:full"]],
+        any_of: &[],
+        any_satisfiers: &[],
         public: false,
         rate: None,
         max_input_bytes: None,
     };
+
+    /// Callable by a billing clerk or an auditor (or an admin, above both).
+    static REPORT: ToolPolicy = ToolPolicy {
+        name: "report",
+        scopes: &[],
+        satisfiers: &[],
+        any_of: &["billing:read", "audit:read"],
+        any_satisfiers: &["billing:read", "audit:read", "admin:full"],
+        public: false,
+        rate: None,
+        max_input_bytes: None,
+    };
+
+    #[test]
+    fn any_of_a_set() {
+        for held in [
+            "billing:read",
+            "audit:read",
+            "admin:full",
+            "audit:read other",
+        ] {
+            assert!(REPORT.permits(&ScopeSet::parse(held).unwrap()), "{held}");
+        }
+        let none = ScopeSet::parse("data:read").unwrap();
+        assert!(!REPORT.permits(&none));
+        assert_eq!(REPORT.missing_scopes(&none), vec!["billing:read"]);
+        assert_eq!(REPORT.scope_string(), "billing:read");
+    }
 
     #[test]
     fn hierarchy_satisfies() {

@@ -30,8 +30,12 @@ struct Inner {
     visibility: ToolVisibility,
     tool_timeout: Duration,
     client_timeout: Duration,
+    unsecured_rate: RateSpec,
     config_fingerprint: Option<u64>,
 }
+
+/// The per-caller budget across plain tools (without a declared policy) by default.
+pub const DEFAULT_UNSECURED_RATE: RateSpec = RateSpec::new(60, 60, 60);
 
 /// The longest a tool call may run by default.
 pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(300);
@@ -70,6 +74,12 @@ impl Security {
     /// elicitation, roots) through [`ClientPeer`](crate::ClientPeer).
     pub fn client_timeout(&self) -> Duration {
         self.inner.client_timeout
+    }
+
+    /// A caller's budget across the plain tools a server serves without a declared policy
+    /// (`#[secure_server(extend = ..)]`).
+    pub fn unsecured_rate(&self) -> RateSpec {
+        self.inner.unsecured_rate
     }
 
     /// The rate limiter.
@@ -135,6 +145,7 @@ pub struct SecurityBuilder {
     sweep_every: Duration,
     tool_timeout: Duration,
     client_timeout: Duration,
+    unsecured_rate: RateSpec,
     config_fingerprint: Option<u64>,
 }
 
@@ -151,6 +162,7 @@ impl Default for SecurityBuilder {
             sweep_every: Duration::from_secs(60),
             tool_timeout: DEFAULT_TOOL_TIMEOUT,
             client_timeout: DEFAULT_CLIENT_TIMEOUT,
+            unsecured_rate: DEFAULT_UNSECURED_RATE,
             config_fingerprint: None,
         }
     }
@@ -242,6 +254,12 @@ impl SecurityBuilder {
         self
     }
 
+    /// A caller's budget across plain tools without a declared policy (default 60 a minute).
+    pub fn unsecured_rate(mut self, spec: RateSpec) -> Self {
+        self.unsecured_rate = spec;
+        self
+    }
+
     /// Records the configuration this builder comes from.
     pub(crate) fn config_fingerprint(mut self, fingerprint: u64) -> Self {
         self.config_fingerprint = Some(fingerprint);
@@ -275,6 +293,7 @@ impl SecurityBuilder {
                 visibility: self.visibility,
                 tool_timeout: self.tool_timeout,
                 client_timeout: self.client_timeout,
+                unsecured_rate: self.unsecured_rate,
                 config_fingerprint: self.config_fingerprint,
             }),
         }

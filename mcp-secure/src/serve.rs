@@ -83,9 +83,36 @@ where
     }
 }
 
+/// Names, at start, the tools served without a declared policy (`extend`).
+fn flag_unsecured_tools<S: SecureServer>() {
+    let Ok(router) = S::secure_tool_router() else {
+        return;
+    };
+    let policy = S::server_policy();
+    let mut plain: Vec<&str> = router
+        .map
+        .keys()
+        .map(|name| name.as_ref())
+        .filter(|name| policy.tool(name).is_none())
+        .collect();
+    if plain.is_empty() {
+        return;
+    }
+    plain.sort_unstable();
+    tracing::warn!(
+        target: crate::audit::TARGET,
+        tools = %plain.join(" "),
+        "{} tool{} no declared policy (authenticated, rate limited and audited only): give each \
+         a #[secure_tool], then add `deny_unsecured` to #[secure_server]",
+        plain.len(),
+        if plain.len() == 1 { " has" } else { "s have" }
+    );
+}
+
 /// Before serving: logs the configuration's warnings, refuses root under `strict`, and
 /// refuses a server whose `Security` was built without this configuration.
 fn preflight<S: SecureServer>(server: &S, config: &SecureConfig) -> Result<(), ServeError> {
+    flag_unsecured_tools::<S>();
     for warning in config.warnings() {
         tracing::warn!(target: crate::audit::TARGET, key = %warning.key, "{}", warning.message);
     }

@@ -16,6 +16,7 @@ mod dev_auth;
 mod docs;
 mod http;
 mod http_security;
+mod mixed;
 mod node;
 mod pipeline;
 mod providers;

@@ -51,6 +51,8 @@ impl ::mcp_secure::__private_0_1::SecureServer for Notes {
                     name: "read",
                     scopes: &["notes:read"],
                     satisfiers: &[&["notes:read"]],
+                    any_of: &[],
+                    any_satisfiers: &[],
                     public: false,
                     rate: ::core::option::Option::None,
                     max_input_bytes: ::core::option::Option::None,

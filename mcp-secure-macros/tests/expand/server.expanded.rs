@@ -90,6 +90,8 @@ impl ::mcp_secure::__private_0_1::SecureServer for DataServer {
                     name: "read_data",
                     scopes: &["data:read"],
                     satisfiers: &[&["data:read", "admin:full", "data:write"]],
+                    any_of: &[],
+                    any_satisfiers: &[],
                     public: false,
                     rate: ::core::option::Option::Some(::mcp_secure::__private_0_1::RateSpec {
                         count: 120u32,
@@ -102,6 +104,8 @@ impl ::mcp_secure::__private_0_1::SecureServer for DataServer {
                     name: "status",
                     scopes: &[],
                     satisfiers: &[],
+                    any_of: &[],
+                    any_satisfiers: &[],
                     public: true,
                     rate: ::core::option::Option::Some(::mcp_secure::__private_0_1::RateSpec {
                         count: 10u32,

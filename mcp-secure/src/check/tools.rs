@@ -35,12 +35,16 @@ pub(super) fn scopes(tools: Option<&Value>) -> Check {
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_owned();
+        let any_of = tool
+            .pointer("/_meta/mcp-secure~1scopes_any")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
         match tool
             .pointer("/_meta/mcp-secure~1scopes")
             .and_then(Value::as_array)
         {
             None => unsecured.push(name.clone()),
-            Some(scopes) if scopes.is_empty() => public.push(name.clone()),
+            Some(scopes) if scopes.is_empty() && !any_of => public.push(name.clone()),
             Some(_) => {}
         }
         if tool.pointer("/_meta/mcp-secure~1rate").is_none() {
@@ -51,7 +55,11 @@ pub(super) fn scopes(tools: Option<&Value>) -> Check {
         return check(
             "tool_scopes",
             Status::Fail,
-            format!("tools without declared scopes: {}", unsecured.join(", ")),
+            format!(
+                "tools without a declared policy (plain rmcp tools, or another server's): {}; \
+                 give each a #[secure_tool]",
+                unsecured.join(", ")
+            ),
         );
     }
     let mut detail = format!("{} tools, each with declared scopes", list.len());

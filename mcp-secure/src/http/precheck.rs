@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use serde::Deserialize;
 
 use super::{bearer::AuthState, guard::plain};
-use crate::{audit, error::Denial, principal::Principal};
+use crate::{audit, principal::Principal};
 
 /// The parts of a JSON-RPC message the scope pre-check reads.
 #[derive(Deserialize)]
@@ -75,10 +75,7 @@ pub(super) async fn check(
         && let Some(policy) = state.policy.tool(&tool)
         && !policy.permits(principal.scopes())
     {
-        let denial = Denial::InsufficientScope {
-            required: policy.scopes.to_vec(),
-            missing: policy.missing_scopes(principal.scopes()),
-        };
+        let denial = policy.insufficient(principal.scopes());
         audit::decision(&audit::Decision {
             tool: policy.name,
             principal: Some(principal),

@@ -35,6 +35,8 @@ pub struct RateKey<'a> {
 impl RateKey<'_> {
     /// The `tool` of a caller's global budget (no tool can be named `*`).
     pub const ALL_TOOLS: &'static str = "*";
+    /// The `tool` of a caller's budget across plain tools without a declared policy.
+    pub const UNSECURED_TOOLS: &'static str = "*unsecured";
 }
 
 /// One budget to check: a key and its rate.
