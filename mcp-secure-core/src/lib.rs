@@ -7,3 +7,4 @@
 
 pub mod rate;
 pub mod scope;
+pub mod uri_template;

@@ -23,14 +23,50 @@ pub(crate) enum Arg {
     Extract(Type),
 }
 
-/// One `#[secure_tool]` method.
+/// What a secured method serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tool,
+    Prompt,
+    Resource,
+}
+
+impl Kind {
+    /// The attribute's name.
+    pub(crate) fn attribute(self) -> &'static str {
+        match self {
+            Self::Tool => "secure_tool",
+            Self::Prompt => "secure_prompt",
+            Self::Resource => "secure_resource",
+        }
+    }
+
+    /// What it is called in messages.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Self::Tool => "tool",
+            Self::Prompt => "prompt",
+            Self::Resource => "resource",
+        }
+    }
+
+    fn of(attr: &Attribute) -> Option<Self> {
+        let last = attr.path().segments.last()?;
+        [Self::Tool, Self::Prompt, Self::Resource]
+            .into_iter()
+            .find(|k| last.ident == k.attribute())
+    }
+}
+
+/// One `#[secure_tool]`, `#[secure_prompt]` or `#[secure_resource]` method.
 pub(crate) struct Tool<'a> {
+    pub kind: Kind,
     pub func: &'a ImplItemFn,
     pub attr: ToolAttr,
     pub keys: Keys,
     /// The `secure_tool` path of the attribute (where "no access rule" is reported).
     pub attr_span: Span,
-    /// Further `#[secure_tool]` attributes on the same method (an error).
+    /// Further secured-item attributes on the same method (an error).
     pub repeated: Vec<Span>,
     pub args: Vec<Arg>,
     pub output: Type,
@@ -44,10 +80,7 @@ pub(crate) struct Server<'a> {
 }
 
 fn is_secure_tool(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|s| s.ident == "secure_tool")
+    Kind::of(attr).is_some()
 }
 
 /// The body of a `#[secure_tool(...)]` attribute (empty for a bare `#[secure_tool]`).
@@ -96,9 +129,16 @@ pub(crate) fn read<'a>(
             continue;
         };
         let first = &attrs[0];
+        let kind = Kind::of(first).unwrap_or(Kind::Tool);
+        let keys = match kind {
+            Kind::Tool => attr::TOOL_KEYS,
+            Kind::Prompt => attr::PROMPT_KEYS,
+            Kind::Resource => attr::RESOURCE_KEYS,
+        };
         let (tool_attr, tool_keys) =
-            attr::parse::<ToolAttr>(attr_tokens(first), "secure_tool", attr::TOOL_KEYS, errors);
+            attr::parse::<ToolAttr>(attr_tokens(first), kind.attribute(), keys, errors);
         tools.push(Tool {
+            kind,
             func,
             attr: tool_attr,
             keys: tool_keys,

@@ -243,7 +243,41 @@ pub(crate) struct ToolAttr {
     pub title: Option<Str>,
     pub description: Option<Str>,
     pub annotations: Option<Annotations>,
+    /// `#[secure_resource]`: the resource's URI.
+    pub uri: Option<Str>,
+    /// `#[secure_resource]`: a URI template (`test://items/{id}`).
+    pub uri_template: Option<Str>,
+    /// `#[secure_resource]`: the MIME type of its contents.
+    pub mime_type: Option<Str>,
 }
+
+/// The arguments of `#[secure_prompt]`.
+pub(crate) const PROMPT_KEYS: &[&str] = &[
+    "scopes",
+    "scopes_any",
+    "public",
+    "rate",
+    "burst",
+    "name",
+    "title",
+    "description",
+    "max_input_bytes",
+];
+
+/// The arguments of `#[secure_resource]`.
+pub(crate) const RESOURCE_KEYS: &[&str] = &[
+    "uri",
+    "uri_template",
+    "scopes",
+    "scopes_any",
+    "public",
+    "rate",
+    "burst",
+    "name",
+    "title",
+    "description",
+    "mime_type",
+];
 
 pub(crate) const TOOL_KEYS: &[&str] = &[
     "scopes",

@@ -10,7 +10,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{ItemImpl, spanned::Spanned};
 
 use crate::{
-    ast::Arg,
+    ast::{Arg, Kind},
     attr::Annotations,
     valid::{ServerModel, ToolModel},
 };
@@ -59,8 +59,141 @@ fn tool_policy(tool: &ToolModel) -> TokenStream {
     }
 }
 
+fn resource_policy(resource: &ToolModel) -> TokenStream {
+    let p = private();
+    let uri = resource.uri.clone().unwrap_or_default();
+    let template = resource.template;
+    let access = tool_policy(resource);
+    quote! {
+        #p::ResourcePolicy {
+            uri: #uri,
+            template: #template,
+            access: #access,
+        }
+    }
+}
+
 fn adapter_ident(tool: &ToolModel) -> syn::Ident {
-    format_ident!("__mcp_secure_tool_{}", tool.ident)
+    match tool.kind {
+        Kind::Tool => format_ident!("__mcp_secure_tool_{}", tool.ident),
+        Kind::Prompt => format_ident!("__mcp_secure_prompt_{}", tool.ident),
+        Kind::Resource => format_ident!("__mcp_secure_resource_{}", tool.ident),
+    }
+}
+
+/// The adapter of a prompt: validated `Parameters<T>`, other extractors, the method, its
+/// output as a prompt.
+fn prompt_adapter(prompt: &ToolModel) -> TokenStream {
+    let p = private();
+    let method = &prompt.ident;
+    let adapter = adapter_ident(prompt);
+    let mut lets = Vec::new();
+    let mut call_args = Vec::new();
+    for (i, arg) in prompt.args.iter().enumerate() {
+        let var = format_ident!("__mcp_secure_arg{}", i);
+        lets.push(match arg {
+            Arg::Parameters(ty) => quote_spanned! {ty.span()=>
+                let #var = #p::prompt_parameters::<#ty, Self>(&mut __cx)?;
+            },
+            Arg::Extract(ty) => quote_spanned! {ty.span()=>
+                let #var = #p::prompt_extract::<#ty, Self>(&mut __cx)?;
+            },
+        });
+        call_args.push(var);
+    }
+    let output = &prompt.output;
+    let finish =
+        quote_spanned! {output.span()=> ::mcp_secure::__private_0_1::finish_prompt(__ret) };
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_mut, clippy::all, clippy::pedantic)]
+        fn #adapter<'a>(
+            &'a self,
+            mut __cx: #p::PromptContext<'a, Self>,
+        ) -> #p::BoxFuture<'a, #p::PromptInvoked> {
+            ::std::boxed::Box::pin(async move {
+                #(#lets)*
+                let __ret: #output = self.#method(#(#call_args),*).await;
+                #finish
+            })
+        }
+    }
+}
+
+/// The adapter of a resource: its extractors, the method, its output as contents.
+fn resource_adapter(resource: &ToolModel) -> TokenStream {
+    let p = private();
+    let method = &resource.ident;
+    let adapter = adapter_ident(resource);
+    let mut lets = Vec::new();
+    let mut call_args = Vec::new();
+    for (i, arg) in resource.args.iter().enumerate() {
+        let var = format_ident!("__mcp_secure_arg{}", i);
+        let ty = match arg {
+            Arg::Parameters(ty) | Arg::Extract(ty) => ty,
+        };
+        lets.push(quote_spanned! {ty.span()=>
+            let #var = #p::resource_extract::<#ty, Self>(&mut __cx)?;
+        });
+        call_args.push(var);
+    }
+    let output = &resource.output;
+    let mime = option(resource.mime_type.as_ref());
+    let finish = quote_spanned! {output.span()=>
+        ::mcp_secure::__private_0_1::finish_resource(__ret, &__uri, #mime)
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_mut, clippy::all, clippy::pedantic)]
+        fn #adapter<'a>(
+            &'a self,
+            mut __cx: #p::ResourceContext<'a, Self>,
+        ) -> #p::BoxFuture<'a, #p::ResourceInvoked> {
+            ::std::boxed::Box::pin(async move {
+                let __uri = ::std::clone::Clone::clone(&__cx.uri);
+                #(#lets)*
+                let __ret: #output = self.#method(#(#call_args),*).await;
+                #finish
+            })
+        }
+    }
+}
+
+/// One `.prompt(..)` of the prompt router.
+fn prompt_route(prompt: &ToolModel) -> TokenStream {
+    let p = private();
+    let name = &prompt.name;
+    let adapter = adapter_ident(prompt);
+    let description = option(prompt.description.as_ref());
+    let title = option(prompt.title.as_ref());
+    let arguments = match &prompt.params {
+        Some(ty) => quote_spanned! {ty.span()=> #p::prompt_arguments::<#ty>() },
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        .prompt(<Self as #p::SecureServer>::server_policy(), #name, #p::PromptListing {
+            title: #title,
+            description: #description,
+            arguments: #arguments,
+        }, Self::#adapter)
+    }
+}
+
+/// One `.resource(..)` of the resource router.
+fn resource_route(resource: &ToolModel) -> TokenStream {
+    let p = private();
+    let name = &resource.name;
+    let adapter = adapter_ident(resource);
+    let description = option(resource.description.as_ref());
+    let title = option(resource.title.as_ref());
+    let mime = option(resource.mime_type.as_ref());
+    quote! {
+        .resource(<Self as #p::SecureServer>::server_policy(), #name, #p::ResourceListing {
+            title: #title,
+            description: #description,
+            mime_type: #mime,
+        }, Self::#adapter)
+    }
 }
 
 /// The adapter between the pipeline and the user's method: extracts each argument (every
@@ -160,6 +293,98 @@ fn route(tool: &ToolModel) -> TokenStream {
 fn server_handler(model: &ServerModel) -> TokenStream {
     let p = private();
     let self_ty = &model.self_ty;
+    let has = |kind| model.tools.iter().any(|t| t.kind == kind);
+    let prompts = has(Kind::Prompt).then(|| {
+        quote! {
+            fn list_prompts(
+                &self,
+                request: ::core::option::Option<#p::PaginatedRequestParams>,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::ListPromptsResult, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::list_prompts(self, request, context)
+            }
+
+            fn get_prompt(
+                &self,
+                request: #p::GetPromptRequestParams,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::GetPromptResponse, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::get_prompt(self, request, context)
+            }
+        }
+    });
+    let resources = has(Kind::Resource).then(|| {
+        quote! {
+            fn list_resources(
+                &self,
+                request: ::core::option::Option<#p::PaginatedRequestParams>,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::ListResourcesResult, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::list_resources(self, request, context)
+            }
+
+            fn list_resource_templates(
+                &self,
+                request: ::core::option::Option<#p::PaginatedRequestParams>,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::ListResourceTemplatesResult, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::list_resource_templates(self, request, context)
+            }
+
+            fn read_resource(
+                &self,
+                request: #p::ReadResourceRequestParams,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::ReadResourceResponse, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::read_resource(self, request, context)
+            }
+
+            #[allow(deprecated)]
+            fn subscribe(
+                &self,
+                request: #p::SubscribeRequestParams,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<(), #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::subscribe(self, request, context)
+            }
+
+            #[allow(deprecated)]
+            fn unsubscribe(
+                &self,
+                request: #p::UnsubscribeRequestParams,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<(), #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::unsubscribe(self, request, context)
+            }
+        }
+    });
+    let complete = (has(Kind::Prompt) || has(Kind::Resource)).then(|| {
+        quote! {
+            fn complete(
+                &self,
+                request: #p::CompleteRequestParams,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#p::CompleteResult, #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::complete(self, request, context)
+            }
+        }
+    });
     quote! {
         impl #p::ServerHandler for #self_ty {
             fn get_info(&self) -> #p::ServerConfig {
@@ -189,6 +414,10 @@ fn server_handler(model: &ServerModel) -> TokenStream {
             fn get_tool(&self, name: &str) -> ::core::option::Option<#p::Tool> {
                 #p::get_tool::<Self>(name)
             }
+
+            #prompts
+            #resources
+            #complete
         }
     }
 }
@@ -199,9 +428,37 @@ pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
     let security = &model.security;
     let catalogue = str_slice(&model.catalogue);
     let hierarchy = model.edges.iter().map(|(h, l)| quote!((#h, #l)));
-    let policies = model.tools.iter().map(tool_policy);
-    let adapters = model.tools.iter().map(adapter);
-    let routes = model.tools.iter().map(route);
+    let of = |kind| model.tools.iter().filter(move |t| t.kind == kind);
+    let policies = of(Kind::Tool).map(tool_policy);
+    let prompt_policies = of(Kind::Prompt).map(tool_policy);
+    let resource_policies = of(Kind::Resource).map(resource_policy);
+    let adapters = of(Kind::Tool)
+        .map(adapter)
+        .chain(of(Kind::Prompt).map(prompt_adapter))
+        .chain(of(Kind::Resource).map(resource_adapter));
+    let routes = of(Kind::Tool).map(route);
+    let prompt_router = (of(Kind::Prompt).count() > 0).then(|| {
+        let routes = of(Kind::Prompt).map(prompt_route);
+        quote! {
+            fn secure_prompt_router() -> ::core::option::Option<&'static #p::PromptRouter<Self>> {
+                static ROUTER: #p::OnceLock<#p::PromptRouter<#self_ty>> = #p::OnceLock::new();
+                ::core::option::Option::Some(ROUTER.get_or_init(|| {
+                    #p::PromptRouter::<Self>::default() #(#routes)*
+                }))
+            }
+        }
+    });
+    let resource_router = (of(Kind::Resource).count() > 0).then(|| {
+        let routes = of(Kind::Resource).map(resource_route);
+        quote! {
+            fn secure_resource_router() -> ::core::option::Option<&'static #p::ResourceRouter<Self>> {
+                static ROUTER: #p::OnceLock<#p::ResourceRouter<#self_ty>> = #p::OnceLock::new();
+                ::core::option::Option::Some(ROUTER.get_or_init(|| {
+                    #p::ResourceRouter::<Self>::default() #(#routes)*
+                }))
+            }
+        }
+    });
     let server_name = match &model.name {
         Some(n) => quote!(#n),
         None => quote!(::core::env!("CARGO_PKG_NAME")),
@@ -242,6 +499,8 @@ pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
                     catalogue: #catalogue,
                     hierarchy: &[#(#hierarchy),*],
                     tools: &[#(#policies),*],
+                    prompts: &[#(#prompt_policies),*],
+                    resources: &[#(#resource_policies),*],
                 };
                 &POLICY
             }
@@ -258,6 +517,9 @@ pub(crate) fn expand(item_impl: &ItemImpl, model: &ServerModel) -> TokenStream {
                         .build()
                 })
             }
+
+            #prompt_router
+            #resource_router
         }
 
         #handler

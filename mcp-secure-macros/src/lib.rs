@@ -154,6 +154,47 @@ pub fn secure_tool(_args: TokenStream, input: TokenStream) -> TokenStream {
     out.into()
 }
 
+/// Declares a secured MCP prompt: an `async fn` method inside a `#[secure_server]` `impl`
+/// block, under the same policy as a tool (`scopes`, `scopes_any`, `public`, `rate`, `burst`,
+/// `max_input_bytes`, `name`, `title`, `description`). It takes `&self` and any of
+/// `Parameters<T>` (the prompt's arguments, validated; they are listed from `T`'s schema),
+/// `Principal` and rmcp's extractors, and returns `Vec<PromptMessage>` or `GetPromptResult`,
+/// alone or in `Result<_, ToolError>`. `prompts/list` shows a caller only the prompts it may
+/// get.
+#[proc_macro_attribute]
+pub fn secure_prompt(_args: TokenStream, input: TokenStream) -> TokenStream {
+    outside_server("secure_prompt", input)
+}
+
+/// Declares a secured MCP resource: an `async fn` method inside a `#[secure_server]` `impl`
+/// block with `uri = "test://static-text"` (one resource) or
+/// `uri_template = "test://items/{id}"` (a family, RFC 6570 level 1: each variable matches one
+/// path segment), and the same access rules as a tool (`scopes`, `scopes_any`, `public`,
+/// `rate`, `burst`), plus `name`, `title`, `description`, `mime_type`. It takes `&self` and any
+/// of `ResourceUri`, `UriVariables`, `Principal`, `RequestContext<RoleServer>`, and returns
+/// `String` (text with the `mime_type`), `ResourceContents`, `Vec<ResourceContents>` or
+/// `ReadResourceResult`, alone or in `Result<_, ToolError>`. `resources/list` and
+/// `resources/templates/list` show a caller only what it may read.
+#[proc_macro_attribute]
+pub fn secure_resource(_args: TokenStream, input: TokenStream) -> TokenStream {
+    outside_server("secure_resource", input)
+}
+
+fn outside_server(attribute: &str, input: TokenStream) -> TokenStream {
+    let mut out: proc_macro2::TokenStream = input.into();
+    out.extend(
+        syn::Error::new(
+            proc_macro2::Span::call_site(),
+            format!(
+                "`#[{attribute}]` only works inside an `impl` block marked `#[secure_server]`; \
+                 add `#[secure_server]` above the `impl`"
+            ),
+        )
+        .to_compile_error(),
+    );
+    out.into()
+}
+
 /// Derives `mcp_secure::redact::Redact`: fields marked `#[redact]` are masked (`"***"`) before
 /// a tool's output leaves the server.
 ///

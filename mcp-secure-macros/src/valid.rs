@@ -9,7 +9,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Ident, LitStr, ReceiverKind, Type, spanned::Spanned};
 
 use crate::{
-    ast::{self, Arg, Server, Tool},
+    ast::{self, Arg, Kind, Server, Tool},
     attr::{Annotations, Rate},
     errors::{Errors, did_you_mean},
     scope::ScopeGraph,
@@ -26,6 +26,7 @@ const SECRET_TYPES: &[&str] = &[
 ];
 
 pub(crate) struct ToolModel {
+    pub kind: Kind,
     pub ident: Ident,
     pub name: String,
     pub scopes: Vec<String>,
@@ -49,6 +50,12 @@ pub(crate) struct ToolModel {
     pub output: Type,
     /// `T` when the tool returns `Json<T>` or `Result<Json<T>, _>`.
     pub structured_output: Option<Type>,
+    /// A resource's URI or URI template.
+    pub uri: Option<String>,
+    /// Whether `uri` is a template.
+    pub template: bool,
+    /// A resource's MIME type.
+    pub mime_type: Option<LitStr>,
 }
 
 pub(crate) struct ServerModel {
@@ -100,29 +107,60 @@ pub(crate) fn validate(server: Server<'_>, errors: &mut Errors) -> ServerModel {
     let graph = ScopeGraph::new(&edges, first_chain.unwrap_or_else(Span::call_site), errors);
 
     let mut tools = Vec::new();
-    let mut names: BTreeMap<String, Span> = BTreeMap::new();
+    let mut names: BTreeMap<(&'static str, String), Span> = BTreeMap::new();
     for tool in server.tools {
         let ident_span = tool.func.sig.ident.span();
         let Some(model) = validate_tool(tool, catalogue, &graph, errors) else {
             continue;
         };
-        if let Some(first) = names.get(&model.name) {
+        let noun = match model.kind {
+            Kind::Tool => "tool name",
+            Kind::Prompt => "prompt name",
+            Kind::Resource => "resource name",
+        };
+        let mut keys = vec![(noun, model.name.clone())];
+        if let Some(uri) = &model.uri {
+            keys.push(("resource URI", uri.clone()));
+        }
+        if let Some((what, first)) = keys
+            .iter()
+            .find_map(|k| names.get(k).map(|first| (&k.0, *first)))
+        {
+            let value = if *what == "resource URI" {
+                model.uri.clone().unwrap_or_default()
+            } else {
+                model.name.clone()
+            };
             let mut e = syn::Error::new(
                 ident_span,
                 format!(
-                    "duplicate tool name `{}` in this server; give one of them another name \
-                     with `name = \"...\"`",
-                    model.name
+                    "duplicate {what} `{value}` in this server; give one of them another \
+                     {} with `{} = \"...\"`",
+                    if *what == "resource URI" {
+                        "URI"
+                    } else {
+                        "name"
+                    },
+                    if *what == "resource URI" {
+                        "uri"
+                    } else {
+                        "name"
+                    },
                 ),
             );
             e.combine(syn::Error::new(
-                *first,
-                format!("tool `{}` is first defined here", model.name),
+                first,
+                format!(
+                    "{} `{value}` is first defined here",
+                    what.trim_end_matches(" name")
+                ),
             ));
             errors.push(e);
             continue;
         }
-        names.insert(model.name.clone(), ident_span);
+        for key in keys {
+            names.insert(key, ident_span);
+        }
         tools.push(model);
     }
 
@@ -339,6 +377,65 @@ fn check_signature(tool: &Tool<'_>, e: &mut Errors) {
     }
 }
 
+/// What only a prompt or a resource asks: a resource's URI (exactly one of `uri` and
+/// `uri_template`, a template that parses) and no `Parameters<T>` (a resource reads no
+/// arguments); returns the URI and whether it is a template.
+fn check_kind(tool: &Tool<'_>, e: &mut Errors) -> (Option<String>, bool) {
+    if tool.kind != Kind::Resource {
+        return (None, false);
+    }
+    for arg in &tool.args {
+        if let Arg::Parameters(ty) = arg {
+            e.at(
+                ty.span(),
+                "a secured resource takes no `Parameters<T>`: what it reads comes from its URI; \
+                 use `uri_template = \"test://items/{id}\"` and take `UriVariables`",
+            );
+        }
+    }
+    let attr = &tool.attr;
+    match (&attr.uri, &attr.uri_template) {
+        (Some(uri), None) => {
+            let value = uri.0.value();
+            if value.is_empty() || value.contains('{') {
+                e.at(
+                    uri.0.span(),
+                    "`uri` names one resource (no `{...}`); for a family of URIs write \
+                     `uri_template = \"test://items/{id}\"`",
+                );
+            }
+            (Some(value), false)
+        }
+        (None, Some(template)) => {
+            let value = template.0.value();
+            if !mcp_secure_core::uri_template::is_valid_template(&value) {
+                e.at(
+                    template.0.span(),
+                    "`uri_template` must hold at least one `{name}` (letters, digits, `_`), \
+                     balanced braces and text between two variables, e.g. \
+                     `\"test://template/{id}/data\"`",
+                );
+            }
+            (Some(value), true)
+        }
+        (Some(uri), Some(_)) => {
+            e.at(
+                uri.0.span(),
+                "give a resource either `uri` or `uri_template`, not both",
+            );
+            (None, false)
+        }
+        (None, None) => {
+            e.at(
+                tool.attr_span,
+                "a secured resource needs its address: `uri = \"test://static-text\"`, or \
+                 `uri_template = \"test://items/{id}\"` for a family of URIs",
+            );
+            (None, false)
+        }
+    }
+}
+
 /// The access rule (`scopes` or `public`, exactly one), the catalogue, `burst`.
 fn check_policy(tool: &Tool<'_>, name: &str, catalogue: Option<&[String]>, e: &mut Errors) {
     let attr = &tool.attr;
@@ -353,9 +450,10 @@ fn check_policy(tool: &Tool<'_>, name: &str, catalogue: Option<&[String]>, e: &m
         (false, false) if !tool.keys.had_unknown && !written => e.at(
             tool.attr_span,
             format!(
-                "tool `{name}` declares no access rule; secured tools deny by default: add \
+                "{noun} `{name}` declares no access rule; secured {noun}s deny by default: add \
                  `scopes = \"...\"` naming the scopes a caller must hold (or `scopes_any` for \
-                 one of several), or `public` if any authenticated caller may use it"
+                 one of several), or `public` if any authenticated caller may use it",
+                noun = tool.kind.noun()
             ),
         ),
         _ => {}
@@ -411,6 +509,7 @@ fn validate_tool(
         local.at(span, problem);
     }
     check_policy(&tool, &name, catalogue, &mut local);
+    let (uri, template) = check_kind(&tool, &mut local);
     if let Some(e) = local.into_error() {
         errors.push(e);
         return None;
@@ -433,6 +532,10 @@ fn validate_tool(
         Arg::Extract(_) => None,
     });
     Some(ToolModel {
+        kind: tool.kind,
+        uri,
+        template,
+        mime_type: attr.mime_type.as_ref().map(|m| m.0.clone()),
         ident: tool.func.sig.ident.clone(),
         name,
         scopes,

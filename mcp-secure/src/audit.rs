@@ -73,9 +73,29 @@ pub(crate) enum Stage {
     Http,
 }
 
-/// One decision about one tool call.
+/// What a decision is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    ToolCall,
+    PromptGet,
+    ResourceRead,
+}
+
+impl Event {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::ToolCall => "tool_call",
+            Self::PromptGet => "prompt_get",
+            Self::ResourceRead => "resource_read",
+        }
+    }
+}
+
+/// One decision about one tool call, prompt request or resource read.
 #[derive(Debug)]
 pub(crate) struct Decision<'a> {
+    pub event: Event,
+    /// The tool, prompt or resource name.
     pub tool: &'a str,
     pub principal: Option<&'a Principal>,
     /// `None`: the call ran.
@@ -94,11 +114,12 @@ pub(crate) fn decision(d: &Decision<'_>) {
     let tool = d.tool;
     let duration_us = micros(d.elapsed);
     let stage = (d.stage == Stage::Http).then_some("http");
+    let kind = d.event.as_str();
     let Some(denial) = d.denial else {
         event!(
             target: TARGET,
             Level::INFO,
-            event = "tool_call",
+            event = kind,
             decision = "allowed",
             tool,
             subject = %subject,
@@ -106,7 +127,8 @@ pub(crate) fn decision(d: &Decision<'_>) {
             auth,
             tool_error = d.tool_error,
             duration_us,
-            "tool call allowed"
+            "{} allowed",
+            kind.replace('_', " ")
         );
         return;
     };
@@ -133,7 +155,7 @@ pub(crate) fn decision(d: &Decision<'_>) {
     event!(
         target: TARGET,
         Level::WARN,
-        event = "tool_call",
+        event = kind,
         decision = "denied",
         reason = denial.reason(),
         code = code.as_str(),
@@ -146,7 +168,8 @@ pub(crate) fn decision(d: &Decision<'_>) {
         fields = fields.as_deref().map(tracing::field::display),
         stage,
         duration_us,
-        "tool call denied{what}"
+        "{} denied{what}",
+        kind.replace('_', " ")
     );
 }
 

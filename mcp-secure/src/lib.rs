@@ -78,8 +78,10 @@ pub mod output;
 mod pipeline;
 pub mod policy;
 pub mod principal;
+pub mod prompts;
 pub mod rate;
 pub mod redact;
+pub mod resources;
 mod schema;
 pub mod scope;
 pub mod security;
@@ -91,7 +93,7 @@ pub use client::{ClientPeer, Elicited};
 pub use config::{LogFormat, SecureConfig};
 pub use error::{Denial, ErrorCode, FieldError, ToolError};
 pub use logging::init_from_env as init_logging;
-pub use mcp_secure_macros::{secure_server, secure_tool};
+pub use mcp_secure_macros::{secure_prompt, secure_resource, secure_server, secure_tool};
 pub use pipeline::{META_RATE, META_SCOPES, RouterError, authenticated_principal, tool_meta};
 pub use policy::{RateSpec, ServerPolicy, ToolPolicy};
 pub use principal::{AuthMethod, Principal};
@@ -119,6 +121,14 @@ pub trait SecureServer: Sized + Send + Sync + 'static {
     fn server_policy() -> &'static ServerPolicy;
     /// The server's tool router, built once.
     fn secure_tool_router() -> Result<&'static ToolRouter<Self>, RouterError>;
+    /// The server's `#[secure_prompt]`s, built once (`None`: it serves no prompts).
+    fn secure_prompt_router() -> Option<&'static prompts::PromptRouter<Self>> {
+        None
+    }
+    /// The server's `#[secure_resource]`s, built once (`None`: it serves no resources).
+    fn secure_resource_router() -> Option<&'static resources::ResourceRouter<Self>> {
+        None
+    }
 }
 
 /// Everything a secured server needs, in one import.
@@ -126,7 +136,8 @@ pub mod prelude {
     pub use crate::{
         ClientPeer, Elicited, Principal, Security, ToolError,
         redact::{Redact, SecretString},
-        secure_server, secure_tool,
+        resources::{ResourceUri, UriVariables},
+        secure_prompt, secure_resource, secure_server, secure_tool,
         validate::guards,
     };
     pub use rmcp::{

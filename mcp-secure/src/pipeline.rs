@@ -197,6 +197,7 @@ async fn run_unsecured<S: SecureServer>(
     let name = ctx.name.clone();
     let refused = |principal: Option<&Principal>, denial: Denial| {
         audit::decision(&audit::Decision {
+            event: audit::Event::ToolCall,
             tool: &name,
             principal,
             denial: Some(&denial),
@@ -287,6 +288,7 @@ async fn run_unsecured<S: SecureServer>(
         Err(_) => true,
     };
     audit::decision(&audit::Decision {
+        event: audit::Event::ToolCall,
         tool: &name,
         principal: Some(&principal),
         denial: None,
@@ -365,7 +367,7 @@ pub fn authenticated_principal(context: &RequestContext<RoleServer>) -> Option<&
 }
 
 /// A call refused before the tool ran: who asked (if known), and why.
-type Refusal = (Option<Principal>, Denial);
+pub(crate) type Refusal = (Option<Principal>, Denial);
 
 /// Stage 1, authenticate: the principal the transport attached, unexpired.
 fn authenticate(context: &RequestContext<RoleServer>) -> Result<Principal, Refusal> {
@@ -448,11 +450,28 @@ async fn admit<S: SecureServer>(
     policy: &'static ToolPolicy,
     security: &Security,
 ) -> Result<Principal, Refusal> {
-    let principal = authenticate(&ctx.request_context)?;
+    admit_request::<S>(
+        &ctx.request_context,
+        policy,
+        security,
+        ctx.arguments.as_ref(),
+    )
+    .await
+}
+
+/// Stages 1 to 4 for any request a policy covers (a tool call, a prompt, a resource read):
+/// authenticate, authorize, rate limit, size.
+pub(crate) async fn admit_request<S: SecureServer>(
+    context: &RequestContext<RoleServer>,
+    policy: &'static ToolPolicy,
+    security: &Security,
+    arguments: Option<&JsonObject>,
+) -> Result<Principal, Refusal> {
+    let principal = authenticate(context)?;
     let checks = async {
         authorize(policy, &principal)?;
         rate_limit(S::server_policy().name, policy, security, &principal).await?;
-        check_size(policy, security, ctx.arguments.as_ref())
+        check_size(policy, security, arguments)
     };
     match checks.await {
         Ok(()) => Ok(principal),
@@ -550,6 +569,7 @@ fn refuse(
     started: Instant,
 ) -> Result<CallToolResponse, ErrorData> {
     audit::decision(&audit::Decision {
+        event: audit::Event::ToolCall,
         tool: call.policy.name,
         principal,
         denial: Some(denial),
@@ -600,6 +620,7 @@ async fn run<S: SecureServer>(
         Answer::Error(error) => (Err(error), true),
     };
     audit::decision(&audit::Decision {
+        event: audit::Event::ToolCall,
         tool: policy.name,
         principal: Some(&principal),
         denial: None,

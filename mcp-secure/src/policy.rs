@@ -21,6 +21,22 @@ pub struct ServerPolicy {
     pub hierarchy: &'static [(&'static str, &'static str)],
     /// One entry per tool.
     pub tools: &'static [ToolPolicy],
+    /// One entry per prompt (its `name` is the prompt's).
+    pub prompts: &'static [ToolPolicy],
+    /// One entry per resource or resource template.
+    pub resources: &'static [ResourcePolicy],
+}
+
+/// The policy of one resource or resource template: its URI (or URI template) and who may
+/// read it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ResourcePolicy {
+    /// The resource's URI, or an RFC 6570 level-1 template (`test://items/{id}`).
+    pub uri: &'static str,
+    /// Whether `uri` is a template.
+    pub template: bool,
+    /// Who may read it (`name` is the resource's name).
+    pub access: ToolPolicy,
 }
 
 impl ServerPolicy {
@@ -28,6 +44,26 @@ impl ServerPolicy {
     pub fn tool(&self, name: &str) -> Option<&'static ToolPolicy> {
         let tools: &'static [ToolPolicy] = self.tools;
         tools.iter().find(|t| t.name == name)
+    }
+
+    /// The policy of the prompt called `name`.
+    pub fn prompt(&self, name: &str) -> Option<&'static ToolPolicy> {
+        let prompts: &'static [ToolPolicy] = self.prompts;
+        prompts.iter().find(|t| t.name == name)
+    }
+
+    /// The policy of the resource serving `uri`: an exact resource first, then the first
+    /// matching template.
+    pub fn resource(&self, uri: &str) -> Option<&'static ResourcePolicy> {
+        let resources: &'static [ResourcePolicy] = self.resources;
+        resources
+            .iter()
+            .find(|r| !r.template && r.uri == uri)
+            .or_else(|| {
+                resources
+                    .iter()
+                    .find(|r| r.template && crate::resources::match_template(r.uri, uri).is_some())
+            })
     }
 
     /// The least-privilege scopes a client should ask for first (the `scope` of a `401`
@@ -52,6 +88,11 @@ impl ServerPolicy {
         set.extend(self.hierarchy.iter().flat_map(|(h, l)| [*h, *l]));
         set.extend(self.tools.iter().flat_map(|t| t.scopes.iter().copied()));
         set.extend(self.tools.iter().flat_map(|t| t.any_of.iter().copied()));
+        let others = self
+            .prompts
+            .iter()
+            .chain(self.resources.iter().map(|r| &r.access));
+        set.extend(others.flat_map(|t| t.scopes.iter().chain(t.any_of).copied()));
         set
     }
 }
@@ -224,6 +265,8 @@ mod tests {
                 ("billing:admin", "billing:read"),
             ],
             tools: &[],
+            prompts: &[],
+            resources: &[],
         };
         assert_eq!(
             POLICY.starting_scopes().to_string(),

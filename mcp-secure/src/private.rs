@@ -2,29 +2,44 @@
 //! macro crate, which `mcp-secure` pins to its exact version. The module's name carries the
 //! version, so a mismatched pair of crates fails to compile instead of misbehaving.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+pub use std::sync::OnceLock;
 
 pub use futures::future::BoxFuture;
 pub use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     handler::server::{
-        common::FromContextPart, router::tool::ToolRouter, tool::ToolCallContext,
-        wrapper::Parameters,
+        common::FromContextPart, prompt::PromptContext, router::tool::ToolRouter,
+        tool::ToolCallContext, wrapper::Parameters,
     },
     model::{
-        CallToolRequestParams, CallToolResponse, JsonObject, ListToolsResult,
-        PaginatedRequestParams, ServerConfig, Tool, ToolAnnotations,
+        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+        GetPromptRequestParams, GetPromptResponse, JsonObject, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+        ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SubscribeRequestParams,
+        Tool, ToolAnnotations, UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
 
 pub use crate::{
     SecureServer, Security,
-    handler::{call_tool, get_tool, list_tools, server_info},
+    handler::{
+        call_tool, complete, get_prompt, get_tool, list_prompts, list_resource_templates,
+        list_resources, list_tools, read_resource, server_info, subscribe, unsubscribe,
+    },
     output::{Outcome, ToolReturn},
     pipeline::{Listing, RouterError, ToolRoutes},
-    policy::{RateSpec, ServerPolicy, ToolPolicy},
+    policy::{RateSpec, ResourcePolicy, ServerPolicy, ToolPolicy},
+    prompts::{
+        PromptArgumentPart, PromptInvoked, PromptListing, PromptReturn, PromptRouter,
+        prompt_arguments, prompt_parameters,
+    },
     redact::{RedactProbe, ViaNothing, ViaRedact},
+    resources::{
+        ResourceArgument, ResourceContext, ResourceInvoked, ResourceListing, ResourceReturn,
+        ResourceRouter,
+    },
 };
 
 /// What an adapter ends with: `Err` when an argument could not be extracted.
@@ -80,6 +95,34 @@ pub fn no_parameters<S>(cx: &mut ToolCallContext<'_, S>) -> Result<(), Outcome> 
 /// Any other argument.
 pub fn extract<T: ToolArgument<S>, S>(cx: &mut ToolCallContext<'_, S>) -> Result<T, Outcome> {
     T::extract(cx).map_err(Outcome::Error)
+}
+
+/// Any argument of a prompt other than `Parameters<T>`.
+pub fn prompt_extract<T: PromptArgumentPart<S>, S>(
+    cx: &mut PromptContext<'_, S>,
+) -> Result<T, Outcome> {
+    T::extract(cx).map_err(Outcome::Error)
+}
+
+/// An argument of a resource.
+pub fn resource_extract<T: ResourceArgument<S>, S>(
+    cx: &mut ResourceContext<'_, S>,
+) -> Result<T, Outcome> {
+    T::extract(cx).map_err(Outcome::Error)
+}
+
+/// A prompt method's return value as a prompt.
+pub fn finish_prompt<R: PromptReturn>(ret: R) -> PromptInvoked {
+    ret.into_prompt().map_err(Outcome::Failed)
+}
+
+/// A resource method's return value as the contents of `uri`.
+pub fn finish_resource<R: ResourceReturn>(
+    ret: R,
+    uri: &str,
+    mime_type: Option<&'static str>,
+) -> ResourceInvoked {
+    ret.into_contents(uri, mime_type).map_err(Outcome::Failed)
 }
 
 /// The tool's return value as the pipeline's outcome.

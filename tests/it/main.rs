@@ -22,6 +22,7 @@ mod pipeline;
 mod providers;
 mod rate_limits;
 mod stdio;
+mod surface;
 mod wycheproof;
 
 /// The `data_server` example binary.

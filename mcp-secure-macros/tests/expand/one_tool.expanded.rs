@@ -58,6 +58,8 @@ impl ::mcp_secure::__private_0_1::SecureServer for Notes {
                     max_input_bytes: ::core::option::Option::None,
                 },
             ],
+            prompts: &[],
+            resources: &[],
         };
         &POLICY
     }

@@ -115,6 +115,8 @@ impl ::mcp_secure::__private_0_1::SecureServer for DataServer {
                     max_input_bytes: ::core::option::Option::None,
                 },
             ],
+            prompts: &[],
+            resources: &[],
         };
         &POLICY
     }
