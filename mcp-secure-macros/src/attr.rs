@@ -243,6 +243,9 @@ pub(crate) struct ToolAttr {
     pub title: Option<Str>,
     pub description: Option<Str>,
     pub annotations: Option<Annotations>,
+    /// A function returning the tool's input schema, written by hand (JSON Schema 2020-12
+    /// keywords schemars does not produce).
+    pub input_schema: Option<SchemaFn>,
     /// `#[secure_resource]`: the resource's URI.
     pub uri: Option<Str>,
     /// `#[secure_resource]`: a URI template (`test://items/{id}`).
@@ -279,7 +282,25 @@ pub(crate) const RESOURCE_KEYS: &[&str] = &[
     "mime_type",
 ];
 
+/// `input_schema = Self::schema`: a function returning the input schema as a JSON value.
+#[derive(Debug, Clone)]
+pub(crate) struct SchemaFn(pub syn::ExprPath);
+
+impl FromMeta for SchemaFn {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match ungroup(expr) {
+            Expr::Path(p) => Ok(Self(p.clone())),
+            other => Err(custom(
+                other.span(),
+                "`input_schema` names a function returning the schema as a `serde_json::Value` \
+                 object, e.g. `input_schema = Self::write_schema`",
+            )),
+        }
+    }
+}
+
 pub(crate) const TOOL_KEYS: &[&str] = &[
+    "input_schema",
     "scopes",
     "scopes_any",
     "public",

@@ -268,9 +268,10 @@ fn route(tool: &ToolModel) -> TokenStream {
     let p = private();
     let name = &tool.name;
     let adapter = adapter_ident(tool);
-    let input_schema = match &tool.params {
-        Some(ty) => quote_spanned! {ty.span()=> #p::input_schema::<#ty>() },
-        None => quote!(::core::option::Option::None),
+    let input_schema = match (&tool.input_schema, &tool.params) {
+        (Some(f), _) => quote_spanned! {f.span()=> #p::raw_input_schema(#f()) },
+        (None, Some(ty)) => quote_spanned! {ty.span()=> #p::input_schema::<#ty>() },
+        (None, None) => quote!(::core::option::Option::None),
     };
     let description = option(tool.description.as_ref());
     let title = option(tool.title.as_ref());
@@ -413,6 +414,17 @@ fn server_handler(model: &ServerModel) -> TokenStream {
 
             fn get_tool(&self, name: &str) -> ::core::option::Option<#p::Tool> {
                 #p::get_tool::<Self>(name)
+            }
+
+            #[allow(deprecated)]
+            fn set_level(
+                &self,
+                request: #p::SetLevelRequestParams,
+                context: #p::RequestContext<#p::RoleServer>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<(), #p::ErrorData>,
+            > + ::core::marker::Send + '_ {
+                #p::set_level(self, request, context)
             }
 
             #prompts

@@ -56,6 +56,8 @@ pub(crate) struct ToolModel {
     pub template: bool,
     /// A resource's MIME type.
     pub mime_type: Option<LitStr>,
+    /// A function returning a hand-written input schema.
+    pub input_schema: Option<syn::ExprPath>,
 }
 
 pub(crate) struct ServerModel {
@@ -500,7 +502,7 @@ fn validate_tool(
         .as_ref()
         .map(|n| n.0.value())
         .unwrap_or_else(|| tool.func.sig.ident.to_string());
-    if let Some(problem) = tool_name_problem(&name) {
+    if let Some(problem) = tool_name_problem(&name).filter(|_| tool.kind == Kind::Tool) {
         let span = tool
             .attr
             .name
@@ -536,6 +538,7 @@ fn validate_tool(
         uri,
         template,
         mime_type: attr.mime_type.as_ref().map(|m| m.0.clone()),
+        input_schema: attr.input_schema.as_ref().map(|f| f.0.clone()),
         ident: tool.func.sig.ident.clone(),
         name,
         scopes,

@@ -32,7 +32,11 @@ use crate::{
 /// instructions.
 pub fn server_info<S: SecureServer>() -> ServerConfig {
     let policy = S::server_policy();
-    let mut capabilities = ServerCapabilities::builder().enable_tools().build();
+    #[allow(deprecated)] // logging is deprecated by SEP-2577, still served
+    let mut capabilities = ServerCapabilities::builder()
+        .enable_tools()
+        .enable_logging()
+        .build();
     if !policy.prompts.is_empty() || !policy.resources.is_empty() {
         capabilities.completions = Some(Default::default());
     }
@@ -299,6 +303,20 @@ fn may_read<S: SecureServer>(
         Some(p) => Err(protocol_error(
             &policy.access.insufficient(p.scopes()).to_tool_error(),
         )),
+        None => Err(protocol_error(&Denial::Unauthenticated.to_tool_error())),
+    }
+}
+
+/// `logging/setLevel`: accepted from an authenticated caller (tools send log messages through
+/// `ClientPeer::log` as they see fit).
+#[allow(deprecated)] // logging is deprecated by SEP-2577, still served
+pub async fn set_level<S: SecureServer>(
+    _server: &S,
+    _request: rmcp::model::SetLevelRequestParams,
+    context: RequestContext<RoleServer>,
+) -> Result<(), ErrorData> {
+    match authenticated_principal(&context) {
+        Some(_) => Ok(()),
         None => Err(protocol_error(&Denial::Unauthenticated.to_tool_error())),
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 pub use std::sync::OnceLock;
 
 pub use futures::future::BoxFuture;
+#[allow(deprecated)]
 pub use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     handler::server::{
@@ -16,8 +17,8 @@ pub use rmcp::{
         CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
         GetPromptRequestParams, GetPromptResponse, JsonObject, ListPromptsResult,
         ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-        ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SubscribeRequestParams,
-        Tool, ToolAnnotations, UnsubscribeRequestParams,
+        ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SetLevelRequestParams,
+        SubscribeRequestParams, Tool, ToolAnnotations, UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
@@ -26,7 +27,7 @@ pub use crate::{
     SecureServer, Security,
     handler::{
         call_tool, complete, get_prompt, get_tool, list_prompts, list_resource_templates,
-        list_resources, list_tools, read_resource, server_info, subscribe, unsubscribe,
+        list_resources, list_tools, read_resource, server_info, set_level, subscribe, unsubscribe,
     },
     output::{Outcome, ToolReturn},
     pipeline::{Listing, RouterError, ToolRoutes},
@@ -85,7 +86,7 @@ pub fn parameters<P: ValidParameters, S>(
         .map_err(Outcome::Rejected)
 }
 
-/// A tool without `Parameters<T>`: refuses any argument.
+/// A tool without `Parameters<T>`: its arguments are ignored (the size cap applies).
 pub fn no_parameters<S>(cx: &mut ToolCallContext<'_, S>) -> Result<(), Outcome> {
     crate::validate::parse::<crate::validate::NoParameters>(cx.arguments.take())
         .map(drop)
@@ -134,6 +135,14 @@ pub fn finish<R: ToolReturn>(ret: R) -> Invoked {
 pub fn input_schema<P: schemars::JsonSchema + 'static>() -> Option<Result<Arc<JsonObject>, String>>
 {
     Some(rmcp::handler::server::common::schema_for_input::<P>())
+}
+
+/// A hand-written input schema (`input_schema = Self::f`): must be a JSON object.
+pub fn raw_input_schema(schema: serde_json::Value) -> Option<Result<Arc<JsonObject>, String>> {
+    Some(match schema {
+        serde_json::Value::Object(map) => Ok(Arc::new(map)),
+        _ => Err("the hand-written input schema is not a JSON object".to_owned()),
+    })
 }
 
 /// The output schema of a structured output type.

@@ -126,7 +126,7 @@ impl<S> ResourceArgument<S> for Peer<RoleServer> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the output of a secured resource",
     label = "not resource contents",
-    note = "return `String` (text with the resource's `mime_type`), `ResourceContents`, `Vec<ResourceContents>` or `ReadResourceResult`, alone or in `Result<_, ToolError>`"
+    note = "return `String` or `&'static str` (text with the resource's `mime_type`), `ResourceContents`, `Vec<ResourceContents>` or `ReadResourceResult`, alone or in `Result<_, ToolError>`"
 )]
 pub trait ResourceReturn {
     /// The contents read from `uri`.
@@ -150,6 +150,16 @@ impl ResourceReturn for String {
             *mime_type = Some(mime.to_owned());
         }
         Ok(vec![contents])
+    }
+}
+
+impl ResourceReturn for &'static str {
+    fn into_contents(
+        self,
+        uri: &str,
+        mime_type: Option<&'static str>,
+    ) -> Result<Vec<ResourceContents>, ToolError> {
+        self.to_owned().into_contents(uri, mime_type)
     }
 }
 

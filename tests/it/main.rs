@@ -11,6 +11,7 @@
 mod adoption;
 mod check;
 mod client_requests;
+mod conformance;
 mod denials;
 mod dev_auth;
 mod docs;

@@ -39,10 +39,15 @@ impl NodeClients {
         None
     }
 
-    /// Runs `node args…` in `tests/node` to its end (at most two minutes).
+    /// `tests/node`.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Runs `node args…` in `tests/node` to its end (at most ten minutes).
     pub async fn run(&self, args: &[&str]) -> std::process::Output {
         tokio::time::timeout(
-            Duration::from_secs(120),
+            Duration::from_secs(600),
             tokio::process::Command::new(&self.node)
                 .args(args)
                 .current_dir(&self.dir)
@@ -52,7 +57,7 @@ impl NodeClients {
                 .output(),
         )
         .await
-        .expect("the Node client finishes within two minutes")
+        .expect("the Node client finishes within ten minutes")
         .expect("node runs")
     }
 

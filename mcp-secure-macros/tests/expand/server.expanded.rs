@@ -216,4 +216,16 @@ impl ::mcp_secure::__private_0_1::ServerHandler for DataServer {
     ) -> ::core::option::Option<::mcp_secure::__private_0_1::Tool> {
         ::mcp_secure::__private_0_1::get_tool::<Self>(name)
     }
+    #[allow(deprecated)]
+    fn set_level(
+        &self,
+        request: ::mcp_secure::__private_0_1::SetLevelRequestParams,
+        context: ::mcp_secure::__private_0_1::RequestContext<
+            ::mcp_secure::__private_0_1::RoleServer,
+        >,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<(), ::mcp_secure::__private_0_1::ErrorData>,
+    > + ::core::marker::Send + '_ {
+        ::mcp_secure::__private_0_1::set_level(self, request, context)
+    }
 }

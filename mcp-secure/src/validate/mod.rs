@@ -15,9 +15,9 @@ use crate::error::{Denial, FieldError};
 /// Default cap on a call's JSON arguments: 64 KiB.
 pub const DEFAULT_MAX_INPUT_BYTES: usize = 64 * 1024;
 
-/// Parameters of a tool that takes none: accepts only an empty (or absent) argument object.
+/// Parameters of a tool that takes none: any argument object is accepted and ignored, as
+/// rmcp's own tools do (clients may send `{}` or extra keys); the size cap still applies.
 #[derive(Debug, Default, Clone, Copy, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct NoParameters {}
 
 impl Validate for NoParameters {
@@ -322,9 +322,9 @@ mod tests {
     }
 
     #[test]
-    fn no_parameters_refuses_extra_arguments() {
+    fn no_parameters_ignores_arguments() {
         assert!(parse::<NoParameters>(None).is_ok());
         assert!(parse::<NoParameters>(obj(json!({}))).is_ok());
-        assert!(parse::<NoParameters>(obj(json!({"x": 1}))).is_err());
+        assert!(parse::<NoParameters>(obj(json!({"x": 1}))).is_ok());
     }
 }
