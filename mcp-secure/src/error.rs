@@ -68,6 +68,8 @@ pub struct ToolError {
     details: Map<String, Value>,
     /// Server-side only: the underlying error's type and text, for the log.
     cause: Option<Cause>,
+    /// Answer with this JSON-RPC error instead of an error result.
+    rpc: Option<Box<rmcp::ErrorData>>,
 }
 
 pub(crate) struct Cause {
@@ -99,7 +101,22 @@ impl ToolError {
             message: message.into(),
             details: Map::new(),
             cause: None,
+            rpc: None,
         }
+    }
+
+    /// Answers the call with a JSON-RPC error rather than an `isError` result (for example
+    /// invalid params, or a client capability the tool needs). Its message and data pass the
+    /// redactor; the call is audited as a tool error.
+    pub fn json_rpc(error: rmcp::ErrorData) -> Self {
+        let mut e = Self::with_code(ErrorCode::Internal, error.message.to_string());
+        e.rpc = Some(Box::new(error));
+        e
+    }
+
+    /// The JSON-RPC error to answer with, if the tool chose one.
+    pub(crate) fn take_rpc(&mut self) -> Option<rmcp::ErrorData> {
+        self.rpc.take().map(|e| *e)
     }
 
     /// `INVALID_INPUT` raised by the tool itself (beyond the declarative rules). Do not put

@@ -372,6 +372,13 @@ fn finish<T: serde::Serialize + serde::de::DeserializeOwned>(
     outcome: Result<T, Outcome>,
 ) -> Result<T, ErrorData> {
     let redactor = security.redactor();
+    let outcome = outcome.map_err(|outcome| match outcome {
+        Outcome::Failed(mut error) => match error.take_rpc() {
+            Some(rpc) => Outcome::Error(rpc),
+            None => Outcome::Failed(error),
+        },
+        other => other,
+    });
     let answer = match outcome {
         Ok(value) => {
             let mut json = serde_json::to_value(&value).map_err(|_| internal())?;
@@ -400,6 +407,9 @@ fn finish<T: serde::Serialize + serde::de::DeserializeOwned>(
         Err(Outcome::Error(mut error)) => {
             if let Some((masked, _)) = redactor.redact_str(&error.message) {
                 error.message = masked.into();
+            }
+            if let Some(data) = &mut error.data {
+                redactor.redact_value(data);
             }
             Err(error)
         }

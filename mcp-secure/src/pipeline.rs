@@ -520,6 +520,14 @@ fn redact(
 ) -> Result<(Answer, usize), Denial> {
     let policy = call.policy;
     let redactor = security.redactor();
+    // A tool that chose a JSON-RPC error (`ToolError::json_rpc`) answers with it.
+    let outcome = match outcome {
+        Outcome::Failed(mut error) => match error.take_rpc() {
+            Some(rpc) => Outcome::Error(rpc),
+            None => Outcome::Failed(error),
+        },
+        other => other,
+    };
     Ok(match outcome {
         Outcome::Rejected(denial) => return Err(denial),
         Outcome::Structured(mut value) => {

@@ -115,6 +115,56 @@ impl Asker {
             .map_err(|_| ToolError::internal("sampling failed"))
     }
 
+    /// Every other rmcp extractor a plain `#[tool]` can take.
+    #[secure_tool(scopes = "ask")]
+    #[allow(clippy::too_many_arguments)]
+    async fn context_parts(
+        &self,
+        name: mcp_secure::rmcp::handler::server::tool::ToolName,
+        id: mcp_secure::rmcp::handler::server::common::RequestId,
+        cancel: tokio_util::sync::CancellationToken,
+        meta: mcp_secure::rmcp::model::RequestMetaObject,
+        extensions: mcp_secure::rmcp::model::Extensions,
+        context: RequestContext<RoleServer>,
+        state: mcp_secure::rmcp::handler::server::tool::RequestState,
+    ) -> String {
+        json!({
+            "name": name.0,
+            "id_matches": format!("{:?}", id.0) == format!("{:?}", context.id),
+            "cancelled": cancel.is_cancelled(),
+            "meta_note": meta.0.get("note"),
+            "has_principal": extensions.get::<Principal>().is_some()
+                || extensions
+                    .get::<http::request::Parts>()
+                    .is_some_and(|p| p.extensions.get::<Principal>().is_some()),
+            "state": state.0,
+        })
+        .to_string()
+    }
+
+    /// Answers with a JSON-RPC error of its choosing.
+    #[secure_tool(scopes = "ask")]
+    async fn rpc_error(&self) -> Result<String, ToolError> {
+        Err(ToolError::json_rpc(ErrorData::invalid_params(
+            "bad params near sk-live-0123456789abcdef",
+            None,
+        )))
+    }
+
+    /// The HTTP request's parts (only over HTTP).
+    #[secure_tool(scopes = "ask")]
+    async fn http_parts(
+        &self,
+        mcp_secure::rmcp::handler::server::common::Extension(parts): mcp_secure::rmcp::handler::server::common::Extension<http::request::Parts>,
+    ) -> String {
+        parts
+            .headers
+            .get("x-test")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_owned()
+    }
+
     /// Who is calling (to check the principal is still there after asking).
     #[secure_tool(scopes = "ask")]
     async fn whoami(&self, caller: Principal) -> String {
@@ -210,7 +260,9 @@ impl ClientHandler for Answering {
 }
 
 fn security() -> Security {
+    let secret = mcp_secure::redact::SecretString::from("sk-live-0123456789abcdef".to_owned());
     Security::builder()
+        .secret(&secret)
         .tool_timeout(Duration::from_secs(2))
         .client_timeout(Duration::from_secs(1))
         .build()
@@ -426,5 +478,83 @@ async fn a_tool_waiting_on_the_raw_peer_is_stopped_by_the_tool_timeout() {
     );
     // The server is still there.
     assert_eq!(text(&call(&client, "whoami").await), "local-user");
+    client.cancel().await.unwrap();
+}
+
+/// `_meta` on a call.
+fn with_meta(tool: &'static str, note: &str) -> CallToolRequestParams {
+    let mut params = CallToolRequestParams::new(tool);
+    let mut meta = mcp_secure::rmcp::model::RequestMetaObject::default();
+    meta.0.insert("note".into(), json!(note));
+    params.meta = Some(meta);
+    params
+}
+
+#[tokio::test]
+async fn every_rmcp_extractor_reaches_a_secured_tool() {
+    let client = over_stdio(Answering::new()).await;
+    let result = client
+        .call_tool(with_meta("context_parts", "hello"))
+        .await
+        .unwrap();
+    let seen: Value = serde_json::from_str(&text(&result)).unwrap();
+    assert_eq!(seen["name"], "context_parts");
+    assert_eq!(seen["id_matches"], true);
+    assert_eq!(seen["cancelled"], false);
+    assert_eq!(seen["meta_note"], "hello");
+    assert_eq!(seen["has_principal"], true);
+    assert_eq!(seen["state"], Value::Null);
+    // Over stdio there are no HTTP parts: the extractor refuses, the call answers an error.
+    let parts = client
+        .call_tool(CallToolRequestParams::new("http_parts"))
+        .await;
+    assert!(
+        parts.is_err() || parts.as_ref().is_ok_and(|r| r.is_error == Some(true)),
+        "{parts:?}"
+    );
+    client.cancel().await.unwrap();
+
+    // Over HTTP the request's parts are there, headers included.
+    let (server, url, token, _auth) = over_http(Sessions::Stateful).await;
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.clone())
+            .auth_header(token.clone())
+            .custom_headers(
+                [(
+                    http::HeaderName::from_static("x-test"),
+                    http::HeaderValue::from_static("from-http"),
+                )]
+                .into_iter()
+                .collect(),
+            ),
+    );
+    let client = Answering::new().serve(transport).await.unwrap();
+    assert_eq!(text(&call(&client, "http_parts").await), "from-http");
+    let result = client
+        .call_tool(with_meta("context_parts", "over http"))
+        .await
+        .unwrap();
+    let seen: Value = serde_json::from_str(&text(&result)).unwrap();
+    assert_eq!(seen["meta_note"], "over http");
+    assert_eq!(seen["has_principal"], true);
+    client.cancel().await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tool_may_answer_with_a_json_rpc_error_which_is_redacted() {
+    let client = over_stdio(Answering::new()).await;
+    let error = client
+        .call_tool(CallToolRequestParams::new("rpc_error"))
+        .await
+        .unwrap_err();
+    let mcp_secure::rmcp::service::ServiceError::McpError(error) = error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(
+        error.code,
+        mcp_secure::rmcp::model::ErrorCode::INVALID_PARAMS
+    );
+    assert_eq!(error.message, "bad params near ***");
     client.cancel().await.unwrap();
 }
