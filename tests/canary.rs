@@ -248,6 +248,116 @@ async fn a_panicking_tool_answers_internal_and_its_message_is_redacted() {
     assert_clean("panic log", &log);
 }
 
+/// A secret with a space, so its percent-encoded forms differ (`%20`, `+`).
+const SPACED: &str = "CANARY spaced 6Tz";
+
+/// Every form a secret can hide in that a client would decode.
+fn encoded_forms(secret: &str) -> Vec<String> {
+    use base64::Engine;
+    let upper: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let mut forms = vec![
+        upper.clone(),
+        upper.to_lowercase(),
+        upper.replace("%20", "+"),
+        base64::engine::general_purpose::STANDARD.encode(secret),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+    ];
+    // Inside a longer base64 payload, at each alignment: the secret's own bytes encoded.
+    for prefix in ["", "x", "xy"] {
+        let blob = base64::engine::general_purpose::STANDARD
+            .encode(format!("{prefix}{secret} and more bytes after it"));
+        forms.push(blob);
+    }
+    forms
+}
+
+#[derive(Clone)]
+struct Hiding {
+    security: Security,
+}
+
+#[secure_server]
+impl Hiding {
+    /// The secret as an object key of structured output.
+    #[secure_tool(public)]
+    async fn as_key(&self) -> Json<serde_json::Value> {
+        Json(json!({ "tokens": { API_KEY: "valid" } }))
+    }
+
+    /// The secret in a resource link, annotations and `_meta`.
+    #[secure_tool(public)]
+    async fn in_link_and_meta(&self) -> CallToolResult {
+        let link = mcp_secure::rmcp::model::Resource::new(
+            format!("https://files.example/{API_KEY}"),
+            format!("name {API_KEY}"),
+        );
+        let mut link = link;
+        link.description = Some(format!("desc {API_KEY}"));
+        let mut result = CallToolResult::success(vec![ContentBlock::resource_link(link)]);
+        let mut meta = mcp_secure::rmcp::model::MetaObject::default();
+        meta.0.insert("trace".into(), json!(format!("t {API_KEY}")));
+        result.meta = Some(meta);
+        result
+    }
+
+    /// The secrets percent-encoded and base64-encoded, alone and inside larger payloads.
+    #[secure_tool(public)]
+    async fn encoded(&self) -> String {
+        let mut out = String::new();
+        for secret in [API_KEY, SPACED] {
+            for form in encoded_forms(secret) {
+                out.push_str(&form);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn redaction_reaches_keys_links_meta_and_encoded_copies() {
+    let api = SecretString::from(API_KEY.to_string());
+    let spaced = SecretString::from(SPACED.to_string());
+    let server = Hiding {
+        security: Security::builder().secret(&api).secret(&spaced).build(),
+    };
+    let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    let (sr, sw) = tokio::io::split(server_io);
+    let principal = Principal::local("t", ScopeSet::new());
+    tokio::spawn(async move {
+        let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(sr, sw);
+        if let Ok(r) = server
+            .serve(LocalPrincipalTransport::new(transport, principal))
+            .await
+        {
+            let _ = r.waiting().await;
+        }
+    });
+    let (cr, cw) = tokio::io::split(client_io);
+    let client: RunningService<RoleClient, ()> = ().serve((cr, cw)).await.unwrap();
+    for tool in ["as_key", "in_link_and_meta", "encoded"] {
+        let wire = wire_text(&call(&client, tool, json!({})).await);
+        assert_clean(tool, &wire);
+        for secret in [API_KEY, SPACED] {
+            assert!(!wire.contains(secret), "{tool}: {wire}");
+            for form in encoded_forms(secret) {
+                // A payload that holds the secret loses at least the secret's own bytes.
+                assert!(!wire.contains(&form), "{tool} holds {form}: {wire}");
+            }
+        }
+        assert!(wire.contains("***"), "{tool}: {wire}");
+    }
+}
+
 #[test]
 fn no_configuration_or_error_type_shows_a_secret_in_debug_or_display() {
     let env = |k: &str| match k {

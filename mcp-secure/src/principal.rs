@@ -257,9 +257,13 @@ impl PrincipalBuilder {
         self
     }
 
-    /// The credential's expiry as seconds since the Unix epoch.
+    /// The credential's expiry as seconds since the Unix epoch. A value past what the clock
+    /// can hold is taken as already expired (fail closed), never a panic.
     pub fn expires_at_unix(self, secs: u64) -> Self {
-        self.expires_at(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        let at = SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_secs(secs))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        self.expires_at(at)
     }
 
     /// What rate limits count against (default: the subject).
@@ -327,6 +331,12 @@ mod tests {
             .rate_key_by(RateKeyBy::Client)
             .build();
         assert!(by_client.rate_key().contains("client"));
+    }
+
+    #[test]
+    fn an_expiry_past_the_clock_is_expired_not_a_panic() {
+        let p = Principal::bearer("a").expires_at_unix(u64::MAX).build();
+        assert!(p.is_expired_at(SystemTime::now()));
     }
 
     #[test]

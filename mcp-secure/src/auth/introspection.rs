@@ -155,6 +155,14 @@ impl IntrospectionValidator {
         if answer.exp.is_some_and(|exp| exp <= now) {
             return Err(AuthFailure::Expired);
         }
+        // An expiry no clock can reach (`u64::MAX`, or years ahead) is not a token any
+        // authorization server issues: refuse it rather than compute with it.
+        if answer
+            .exp
+            .is_some_and(|exp| exp.saturating_sub(now) > MAX_EXP_AHEAD_SECS)
+        {
+            return Err(AuthFailure::BadClaims);
+        }
         if answer.nbf.is_some_and(|nbf| nbf > now) {
             return Err(AuthFailure::NotYetValid);
         }
@@ -178,7 +186,7 @@ impl IntrospectionValidator {
             .sub
             .or_else(|| answer.client_id.clone())
             .ok_or(AuthFailure::BadClaims)?;
-        let ttl_end = now + self.config.cache_ttl.as_secs();
+        let ttl_end = now.saturating_add(self.config.cache_ttl.as_secs());
         let valid_until = answer.exp.map_or(ttl_end, |exp| exp.min(ttl_end));
         let mut builder = Principal::bearer(subject)
             .scopes(scopes)
@@ -195,6 +203,9 @@ impl IntrospectionValidator {
         Ok((builder.build(), valid_until))
     }
 }
+
+/// The furthest ahead an introspected `exp` may be (about ten years).
+const MAX_EXP_AHEAD_SECS: u64 = 10 * 366 * 24 * 3600;
 
 impl TokenValidator for IntrospectionValidator {
     fn validate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthFailure>> {
@@ -215,5 +226,12 @@ impl TokenValidator for IntrospectionValidator {
                 .insert(hash, principal.clone(), valid_until, None, now);
             Ok(principal)
         })
+    }
+
+    fn cached(&self, token: &str) -> Option<Principal> {
+        if token.len() > super::jwt::MAX_TOKEN_BYTES {
+            return None;
+        }
+        self.cache.get(&token_hash(token), now_unix(), |_| true)
     }
 }

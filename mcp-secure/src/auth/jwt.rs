@@ -596,4 +596,13 @@ impl TokenValidator for JwtValidator {
             Ok(principal)
         })
     }
+
+    fn cached(&self, token: &str) -> Option<Principal> {
+        if token.len() > self.config.max_token_bytes {
+            return None;
+        }
+        self.cache.get(&token_hash(token), now_unix(), |kid| {
+            self.keys.still_has(kid)
+        })
+    }
 }

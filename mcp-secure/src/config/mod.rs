@@ -284,6 +284,8 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// `Host` values accepted besides the resource's authority.
     pub allowed_hosts: Vec<String>,
+    /// Proxies (addresses or CIDR blocks) whose forwarding headers name the client.
+    pub trusted_proxies: Vec<String>,
     /// Stateless requests or stateful sessions.
     pub sessions: Sessions,
     /// Answer with plain JSON when a response is one message (else an SSE stream).
@@ -296,6 +298,7 @@ impl Default for HttpSettings {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             sessions: Sessions::Stateless,
             json_response: true,
         }

@@ -121,8 +121,20 @@ fn is_http_url(s: &str) -> bool {
 }
 
 fn transport(config: &SecureConfig, c: &mut Collector) {
+    if config.transport == TransportKind::Stdio && config.strict && config.stdio.scopes.is_none() {
+        // Outside strict, the same default is announced at start with the scopes it grants.
+        c.error(
+            "security.stdio.scopes",
+            "under strict, name the local caller's scopes (MCP_STDIO_SCOPES): unset, it holds \
+             every scope the server declares",
+        );
+    }
     if config.transport != TransportKind::Http {
         return;
+    }
+    #[cfg(feature = "http")]
+    if let Err(e) = crate::http::TrustedProxies::parse(&config.http.trusted_proxies) {
+        c.error("security.http.trusted_proxies", e.to_string());
     }
     let o = &config.oauth;
     let dev_auth = config.dev_auth.enabled;

@@ -382,6 +382,13 @@ pub(crate) static SETTINGS: &[Setting] = &[
         apply!(Vec<String>, |c, v| c.http.allowed_hosts = v),
     ),
     setting(
+        "http.trusted_proxies",
+        Some("MCP_TRUSTED_PROXIES"),
+        "a list of addresses or CIDR blocks like \"10.0.0.0/8\"",
+        "reverse proxies whose `Forwarded`/`X-Forwarded-For` name the client for the failure throttle and the audit log (default: none; headers from other peers are ignored)",
+        apply!(Vec<String>, |c, v| c.http.trusted_proxies = v),
+    ),
+    setting(
         "http.sessions",
         Some("MCP_HTTP_SESSIONS"),
         "`stateless` or `stateful`",

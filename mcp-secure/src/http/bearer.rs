@@ -12,7 +12,13 @@ use axum::{
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::json;
 
-use super::{HttpConfig, challenge::Challenge, client_ip, precheck, throttle::FailureThrottle};
+use super::{
+    HttpConfig,
+    challenge::Challenge,
+    client_addr::{TrustedProxies, client_address},
+    precheck,
+    throttle::FailureThrottle,
+};
 use crate::{
     audit,
     auth::{AuthFailure, TokenValidator},
@@ -32,6 +38,8 @@ pub struct AuthState {
     starting_scope: Option<String>,
     /// The session mode, recorded on each request for `ClientPeer`.
     sessions: crate::config::Sessions,
+    /// Proxies whose forwarding headers name the client.
+    proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -57,6 +65,7 @@ impl AuthState {
             max_body_bytes: config.max_body_bytes,
             scope_challenge: config.scope_challenge,
             sessions: config.sessions,
+            proxies: config.trusted_proxies.clone(),
             starting_scope: Some(
                 config
                     .starting_scopes
@@ -184,23 +193,26 @@ pub(super) async fn authenticate(
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = client_ip(&request);
-    let token = bearer_token(request.headers());
-    if !matches!(token, Ok(None))
-        && let Some(ip) = ip
-        && let Some(wait) = state.throttle.blocked_for(ip)
-    {
-        // This address keeps presenting bad tokens: answer without spending a verification.
-        return state.throttled(ip, wait);
-    }
-    let token = match token {
-        Ok(Some(token)) => token,
-        Ok(None) => return state.unauthorized(None),
-        Err(failure) => return state.refused(failure, ip),
+    let ip = client_address(&request, &state.proxies);
+    let blocked = ip.and_then(|ip| state.throttle.blocked_for(ip).map(|wait| (ip, wait)));
+    let token = match (bearer_token(request.headers()), blocked) {
+        (Ok(Some(token)), _) => token,
+        (Ok(None), _) => return state.unauthorized(None),
+        (Err(_), Some((ip, wait))) => return state.throttled(ip, wait),
+        (Err(failure), None) => return state.refused(failure, ip),
     };
-    let principal: Principal = match state.validator.validate(token).await {
-        Ok(p) => p,
-        Err(failure) => return state.refused(failure, ip),
+    // The throttle protects the signature path, not the cache: a token already verified is
+    // served even while its address is throttled (behind a proxy or NAT the address is shared
+    // with whoever keeps failing); only a verification is refused.
+    let principal: Principal = match blocked {
+        Some((ip, wait)) => match state.validator.cached(token) {
+            Some(p) => p,
+            None => return state.throttled(ip, wait),
+        },
+        None => match state.validator.validate(token).await {
+            Ok(p) => p,
+            Err(failure) => return state.refused(failure, ip),
+        },
     };
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(principal.clone());

@@ -11,7 +11,10 @@ use axum::{
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use super::{client_ip, normalize_origin};
+use super::{
+    client_addr::{TrustedProxies, client_address},
+    normalize_origin,
+};
 use crate::audit;
 
 /// Checks `Host` and `Origin` on every request (DNS-rebinding protection).
@@ -19,11 +22,16 @@ use crate::audit;
 pub struct RequestGuard {
     hosts: Vec<String>,
     origins: Vec<String>,
+    proxies: TrustedProxies,
 }
 
 impl RequestGuard {
-    pub(super) fn new(hosts: Vec<String>, origins: Vec<String>) -> Self {
-        Self { hosts, origins }
+    pub(super) fn new(hosts: Vec<String>, origins: Vec<String>, proxies: TrustedProxies) -> Self {
+        Self {
+            hosts,
+            origins,
+            proxies,
+        }
     }
 
     fn host_ok(&self, headers: &HeaderMap) -> bool {
@@ -64,12 +72,12 @@ pub(super) fn plain(
         .into_response()
 }
 
-fn audit_rejected(request: &Request, reason: &'static str) {
+fn audit_rejected(request: &Request, reason: &'static str, proxies: &TrustedProxies) {
     tracing::warn!(
         target: audit::TARGET,
         event = "http_rejected",
         reason,
-        client_ip = %client_ip(request).map(|ip| ip.to_string()).unwrap_or_default(),
+        client_ip = %client_address(request, proxies).map(|ip| ip.to_string()).unwrap_or_default(),
         "request refused"
     );
 }
@@ -83,11 +91,11 @@ pub(super) async fn guard(
 ) -> Response {
     let headers = request.headers();
     if !guard.host_ok(headers) {
-        audit_rejected(&request, "bad_host");
+        audit_rejected(&request, "bad_host", &guard.proxies);
         return plain(StatusCode::FORBIDDEN, "invalid_request", "Host not allowed");
     }
     if !guard.origin_ok(headers) {
-        audit_rejected(&request, "bad_origin");
+        audit_rejected(&request, "bad_origin", &guard.proxies);
         return plain(
             StatusCode::FORBIDDEN,
             "invalid_request",
@@ -107,6 +115,7 @@ mod tests {
         let g = RequestGuard::new(
             vec!["127.0.0.1:8000".into()],
             vec!["http://localhost:6274".into()],
+            TrustedProxies::default(),
         );
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));

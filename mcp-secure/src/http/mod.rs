@@ -14,6 +14,7 @@
 
 mod bearer;
 mod challenge;
+mod client_addr;
 mod guard;
 mod layers;
 mod metadata;
@@ -38,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use challenge::Challenge;
+pub use client_addr::{BadProxy, TrustedProxies};
 pub use layers::{Bearer, BearerLayer, Guard, GuardLayer};
 pub use metadata::ProtectedResourceMetadata;
 pub use setup::serve_configured;
@@ -60,6 +62,7 @@ pub struct HttpConfig {
     scope_challenge: bool,
     resource_name: Option<String>,
     starting_scopes: Option<crate::scope::ScopeSet>,
+    trusted_proxies: TrustedProxies,
 }
 
 /// The HTTP settings are unusable.
@@ -103,6 +106,7 @@ impl HttpConfig {
             scope_challenge: true,
             resource_name: None,
             starting_scopes: None,
+            trusted_proxies: TrustedProxies::default(),
         })
     }
 
@@ -207,6 +211,14 @@ impl HttpConfig {
         self
     }
 
+    /// Proxies (addresses or CIDR blocks) whose `Forwarded`/`X-Forwarded-For` headers name
+    /// the client: the failure throttle and the audit log key by that address instead of the
+    /// proxy's. Default: none (the TCP peer is the client).
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
     /// `resource_name` in the metadata.
     pub fn resource_name(mut self, name: impl Into<String>) -> Self {
         self.resource_name = Some(name.into());
@@ -303,14 +315,6 @@ fn normalize_origin(origin: &str) -> Option<String> {
     Some(out)
 }
 
-/// The client's address, when the server was given it (`ConnectInfo`).
-fn client_ip(request: &axum::extract::Request) -> Option<std::net::IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
 /// A running HTTP server.
 #[derive(Debug)]
 pub struct RunningHttpServer {
@@ -386,6 +390,7 @@ where
         GuardLayer::new(Arc::new(guard::RequestGuard::new(
             self.config.allowed_host_list(),
             self.config.allowed_origin_list(),
+            self.config.trusted_proxies.clone(),
         )))
     }
 

@@ -37,21 +37,64 @@ pub(super) enum Called {
     Resource(String),
 }
 
-/// What a `tools/call`, `prompts/get` or `resources/read` names: a tool from
-/// `Mcp-Method`/`Mcp-Name` when present, else from the JSON-RPC body.
-pub(super) fn called(headers: &HeaderMap, body: Option<&[u8]>) -> Option<Called> {
-    let method = headers.get("mcp-method").and_then(|v| v.to_str().ok());
-    let name = headers.get("mcp-name").and_then(|v| v.to_str().ok());
-    if let (Some("tools/call"), Some(name)) = (method, name) {
-        return Some(Called::Tool(name.to_owned()));
+/// Why a request's body cannot be trusted to say what it calls.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum BodyProblem {
+    /// A JSON-RPC batch (MCP has none since 2025-06-18).
+    Batch,
+    /// The same key twice in the fields that name the call (`method`, `params`, `name`,
+    /// `uri`): which one would the server act on?
+    DuplicateKey,
+    /// `Mcp-Method`/`Mcp-Name` name another call than the body.
+    HeaderMismatch,
+}
+
+/// What the `Mcp-Method`/`Mcp-Name` headers name, if both are present.
+fn called_by_headers(headers: &HeaderMap) -> Option<Called> {
+    let method = headers.get("mcp-method").and_then(|v| v.to_str().ok())?;
+    let name = headers.get("mcp-name").and_then(|v| v.to_str().ok())?;
+    match method {
+        "tools/call" => Some(Called::Tool(name.to_owned())),
+        "prompts/get" => Some(Called::Prompt(name.to_owned())),
+        "resources/read" => Some(Called::Resource(name.to_owned())),
+        _ => None,
     }
-    let peek: Peek<'_> = serde_json::from_slice(body?).ok()?;
-    let params = peek.params?;
-    match peek.method.as_deref()? {
+}
+
+/// What the JSON-RPC body calls. A body that is not JSON is left to the transport to refuse.
+fn called_by_body(body: &[u8]) -> Result<Option<Called>, BodyProblem> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return Err(BodyProblem::Batch);
+    }
+    let peek: Peek<'_> = match serde_json::from_slice(body) {
+        Ok(peek) => peek,
+        // Valid JSON the peek cannot read: a repeated field (serde refuses duplicates).
+        Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() => {
+            return Err(BodyProblem::DuplicateKey);
+        }
+        Err(_) => return Ok(None),
+    };
+    let (Some(method), Some(params)) = (peek.method, peek.params) else {
+        return Ok(None);
+    };
+    Ok(match method.as_ref() {
         "tools/call" => params.name.map(|n| Called::Tool(n.into_owned())),
         "prompts/get" => params.name.map(|n| Called::Prompt(n.into_owned())),
         "resources/read" => params.uri.map(|u| Called::Resource(u.into_owned())),
         _ => None,
+    })
+}
+
+/// What a `tools/call`, `prompts/get` or `resources/read` calls: from the body, which the
+/// `Mcp-Method`/`Mcp-Name` headers, when present, must agree with.
+pub(super) fn called(headers: &HeaderMap, body: &[u8]) -> Result<Option<Called>, BodyProblem> {
+    let by_body = called_by_body(body)?;
+    match called_by_headers(headers) {
+        Some(by_headers) if by_body.as_ref() != Some(&by_headers) => {
+            Err(BodyProblem::HeaderMismatch)
+        }
+        _ => Ok(by_body),
     }
 }
 
@@ -63,27 +106,50 @@ pub(super) async fn check(
     request: Request,
 ) -> Result<Request, Response> {
     let started = Instant::now();
-    let (tool, request) = match called(request.headers(), None) {
-        Some(tool) => (Some(tool), request),
-        None => {
-            let (parts, body) = request.into_parts();
-            let bytes = match http_body_util::Limited::new(body, state.max_body_bytes)
-                .collect()
-                .await
-            {
-                Ok(collected) => collected.to_bytes(),
-                Err(_) => {
-                    return Err(plain(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "invalid_request",
-                        "Request body too large",
-                    ));
-                }
-            };
-            let tool = called(&parts.headers, Some(&bytes));
-            (tool, Request::from_parts(parts, Body::from(bytes)))
+    let (parts, body) = request.into_parts();
+    let bytes = match http_body_util::Limited::new(body, state.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "Request body too large",
+            ));
         }
     };
+    let tool = match called(&parts.headers, &bytes) {
+        Ok(tool) => tool,
+        Err(problem) => {
+            tracing::warn!(
+                target: audit::TARGET,
+                event = "http_rejected",
+                reason = match problem {
+                    BodyProblem::Batch => "jsonrpc_batch",
+                    BodyProblem::DuplicateKey => "duplicate_key",
+                    BodyProblem::HeaderMismatch => "mcp_header_mismatch",
+                },
+                subject = %audit::Sanitized(principal.subject()),
+                "request refused"
+            );
+            return Err(plain(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                match problem {
+                    BodyProblem::Batch => "JSON-RPC batches are not supported",
+                    BodyProblem::DuplicateKey => {
+                        "A field that names the call is repeated or malformed"
+                    }
+                    BodyProblem::HeaderMismatch => {
+                        "Mcp-Method/Mcp-Name do not match the request body"
+                    }
+                },
+            ));
+        }
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
     let covered = tool.and_then(|called| match called {
         Called::Tool(name) => state
             .policy
@@ -122,30 +188,31 @@ mod tests {
     use http::HeaderValue;
 
     #[test]
-    fn what_a_request_calls_from_headers_or_body() {
+    fn what_a_request_calls_from_the_body_which_headers_must_match() {
         let none = HeaderMap::new();
         let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write","arguments":{}}}"#;
-        assert_eq!(
-            called(&none, Some(body)),
-            Some(Called::Tool("write".into()))
-        );
+        assert_eq!(called(&none, body), Ok(Some(Called::Tool("write".into()))));
         let prompt = br#"{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p"}}"#;
-        assert_eq!(
-            called(&none, Some(prompt)),
-            Some(Called::Prompt("p".into()))
-        );
+        assert_eq!(called(&none, prompt), Ok(Some(Called::Prompt("p".into()))));
         let read =
             br#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"a://b"}}"#;
         assert_eq!(
-            called(&none, Some(read)),
-            Some(Called::Resource("a://b".into()))
+            called(&none, read),
+            Ok(Some(Called::Resource("a://b".into())))
         );
         let list = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-        assert_eq!(called(&none, Some(list)), None);
+        assert_eq!(called(&none, list), Ok(None));
+        assert_eq!(called(&none, b"not json"), Ok(None));
         let mut h = HeaderMap::new();
         h.insert("mcp-method", HeaderValue::from_static("tools/call"));
+        h.insert("mcp-name", HeaderValue::from_static("write"));
+        assert_eq!(called(&h, body), Ok(Some(Called::Tool("write".into()))));
         h.insert("mcp-name", HeaderValue::from_static("read"));
-        assert_eq!(called(&h, None), Some(Called::Tool("read".into())));
-        assert_eq!(called(&none, Some(b"not json")), None);
+        assert_eq!(called(&h, body), Err(BodyProblem::HeaderMismatch));
+        let batch =
+            br#" [{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write"}}]"#;
+        assert_eq!(called(&none, batch), Err(BodyProblem::Batch));
+        let twice = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","name":"write"}}"#;
+        assert_eq!(called(&none, twice), Err(BodyProblem::DuplicateKey));
     }
 }

@@ -49,6 +49,9 @@ pub enum SetupError {
          MCP_DEV_AUTH=true for the development authorization server)"
     )]
     MissingIssuer,
+    /// An entry of the trusted-proxy list does not parse.
+    #[error("MCP_TRUSTED_PROXIES: `{0}` is not an IP address or a CIDR block (like 10.0.0.0/8)")]
+    Proxies(String),
     /// The resource URI or the issuer is unusable.
     #[error("{0}")]
     Http(#[from] HttpConfigError),
@@ -306,7 +309,11 @@ where
         .allowed_origins(config.http.allowed_origins.iter().cloned())
         .allowed_hosts(config.http.allowed_hosts.iter().cloned())
         .sessions(config.http.sessions)
-        .json_response(config.http.json_response);
+        .json_response(config.http.json_response)
+        .trusted_proxies(
+            crate::http::TrustedProxies::parse(&config.http.trusted_proxies)
+                .map_err(|e| SetupError::Proxies(e.0))?,
+        );
     if let Some(scopes) = &config.oauth.default_scopes {
         http = http.starting_scopes(scopes.clone());
     }

@@ -7,7 +7,7 @@ use std::{
 };
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
 use super::{ExposeSecret, MASK, MIN_SECRET_LEN, SecretString, log_redactor, patterns};
@@ -49,7 +49,36 @@ impl fmt::Debug for Redactor {
 #[error("secret too short to redact by value (under {MIN_SECRET_LEN} characters)")]
 pub struct SecretTooShort;
 
-/// The forms of a secret that are masked: as is, JSON-escaped, percent-encoded, and for a
+/// The base64 forms of `raw` (standard and URL-safe alphabets): the whole encoding, padded
+/// and not, and for each of the three alignments `raw` can have inside a longer encoded
+/// string, the run of characters that encode its bytes alone.
+fn base64_forms(raw: &[u8], forms: &mut Vec<String>) {
+    use base64::{
+        Engine,
+        engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD},
+    };
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(raw));
+    }
+    for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+        for offset in 0..3usize {
+            let mut bytes = vec![0u8; offset];
+            bytes.extend_from_slice(raw);
+            let encoded = engine.encode(&bytes);
+            // Skip the group that mixes in the prefix; keep only whole groups of the secret.
+            let head = if offset == 0 { 0 } else { 4 };
+            let tail = (bytes.len() / 3) * 4;
+            if let Some(core) = encoded.get(head..tail)
+                && core.len() >= MIN_SECRET_LEN
+            {
+                forms.push(core.to_owned());
+            }
+        }
+    }
+}
+
+/// The forms of a secret that are masked: as is, JSON-escaped, percent-encoded (hex digits of
+/// either case, and `+` for a space), base64 (both alphabets, any alignment), and for a
 /// connection string its password alone.
 fn forms_of(raw: &str, forms: &mut Vec<String>) {
     forms.push(raw.to_owned());
@@ -60,8 +89,12 @@ fn forms_of(raw: &str, forms: &mut Vec<String>) {
     }
     let encoded = percent_encode(raw);
     if encoded != raw {
+        if raw.contains(' ') {
+            forms.push(encoded.replace("%20", "+"));
+        }
         forms.push(encoded);
     }
+    base64_forms(raw.as_bytes(), forms);
     // A connection string's password is a secret on its own, wherever it shows up.
     if let Ok(url) = url::Url::parse(raw)
         && let Some(password) = url.password()
@@ -190,6 +223,17 @@ impl Redactor {
             Value::Array(items) => items.iter_mut().map(|v| self.redact_value(v)).sum(),
             Value::Object(map) => {
                 let mut n = 0;
+                // Keys carry data too (a map keyed by token or URL): mask them as well.
+                let renamed: Vec<(String, String, usize)> = map
+                    .keys()
+                    .filter_map(|k| self.redact_str(k).map(|(new, m)| (k.clone(), new, m)))
+                    .collect();
+                for (old, new, m) in renamed {
+                    if let Some(v) = map.remove(&old) {
+                        map.insert(new, v);
+                        n += m;
+                    }
+                }
                 for (key, v) in map.iter_mut() {
                     if self.key_masking
                         && patterns::is_sensitive_key(key)
@@ -207,8 +251,9 @@ impl Redactor {
         }
     }
 
-    /// Masks secrets in a tool result (text, embedded text resources, structured content);
-    /// returns how many were masked.
+    /// Masks secrets in a tool result: every string it carries (text, embedded resources,
+    /// resource links, annotations, `_meta`, structured content, object keys); returns how
+    /// many were masked.
     pub fn redact_result(&self, result: &mut CallToolResult) -> usize {
         let mut n = 0;
         let mut structured_changed = false;
@@ -225,23 +270,27 @@ impl Redactor {
             && let Some(structured) = &result.structured_content
         {
             text.text = structured.to_string();
-            return n;
         }
-        for block in &mut result.content {
-            match block {
-                ContentBlock::Text(text) => n += self.redact_string_in_place(&mut text.text),
-                ContentBlock::Resource(embedded) => match &mut embedded.resource {
-                    ResourceContents::TextResourceContents { uri, text, .. } => {
-                        n += self.redact_string_in_place(text);
-                        n += self.redact_string_in_place(uri);
-                    }
-                    ResourceContents::BlobResourceContents { uri, .. } => {
-                        n += self.redact_string_in_place(uri);
-                    }
-                    _ => {}
-                },
-                _ => {}
-            }
+        // Everything else, whatever kind of block or field it sits in.
+        n += self.redact_serialized(&mut result.content);
+        n += self.redact_serialized(&mut result.meta);
+        n
+    }
+
+    /// Masks every string of a serializable part of a result (through its JSON form, so no
+    /// field a later rmcp adds is missed); the part is left as it was if it cannot round-trip.
+    fn redact_serialized<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        part: &mut T,
+    ) -> usize {
+        let Ok(mut value) = serde_json::to_value(&*part) else {
+            return 0;
+        };
+        let n = self.redact_value(&mut value);
+        if n > 0
+            && let Ok(redacted) = serde_json::from_value(value)
+        {
+            *part = redacted;
         }
         n
     }
