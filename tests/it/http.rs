@@ -298,6 +298,72 @@ async fn opaque_tokens_are_validated_by_introspection_and_cached() {
     );
 }
 
+#[tokio::test]
+async fn an_introspection_exp_near_u64_max_is_refused_without_panicking() {
+    use mcp_secure::auth::{
+        AuthFailure, IntrospectionConfig, IntrospectionValidator, TokenValidator,
+    };
+    let auth = mcp_secure_tests::oauth::StubAuthServer::start(json!({"keys": []})).await;
+    let audience = "http://127.0.0.1:9/mcp";
+    for (token, exp) in [
+        ("opaque-max", json!(u64::MAX)),
+        ("opaque-max-1", json!(u64::MAX - 1)),
+        (
+            "opaque-far",
+            json!(mcp_secure_tests::oauth::now() + 100 * 366 * 24 * 3600),
+        ),
+    ] {
+        auth.set_introspection(
+            token,
+            json!({"active": true, "scope": "data:read", "sub": "carol", "aud": audience, "exp": exp}),
+        );
+    }
+    let v = IntrospectionValidator::new(IntrospectionConfig::new(
+        auth.introspection_url(),
+        "resource-server",
+        mcp_secure::redact::SecretString::from("rs-secret-value".to_string()),
+        audience,
+    ))
+    .unwrap();
+    for token in ["opaque-max", "opaque-max-1", "opaque-far"] {
+        assert_eq!(
+            v.validate(token).await.err(),
+            Some(AuthFailure::BadClaims),
+            "{token}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refusals_from_introspection_are_cached_briefly_and_bounded() {
+    use mcp_secure::auth::{
+        AuthFailure, IntrospectionConfig, IntrospectionValidator, TokenValidator,
+    };
+    let auth = mcp_secure_tests::oauth::StubAuthServer::start(json!({"keys": []})).await;
+    let mut config = IntrospectionConfig::new(
+        auth.introspection_url(),
+        "resource-server",
+        mcp_secure::redact::SecretString::from("rs-secret-value".to_string()),
+        "http://127.0.0.1:9/mcp",
+    );
+    config.cache_capacity = 50;
+    let v = IntrospectionValidator::new(config).unwrap();
+    // The same unknown token replayed: one POST at the authorization server.
+    let before = auth.introspection_hits();
+    for _ in 0..20 {
+        assert_eq!(
+            v.validate("opaque-revoked").await.err(),
+            Some(AuthFailure::Inactive)
+        );
+    }
+    assert_eq!(auth.introspection_hits(), before + 1);
+    // Many distinct bad tokens: the refusals kept stay within the capacity.
+    for i in 0..200 {
+        let _ = v.validate(&format!("opaque-unknown-{i}")).await;
+    }
+    assert!(v.refusals_cached() <= 50, "{}", v.refusals_cached());
+}
+
 /// Three users through two OAuth clients, a global budget of 2 calls a minute: keyed by
 /// subject each user has their own; keyed by client the users of one client share one.
 #[tokio::test]

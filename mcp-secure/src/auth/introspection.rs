@@ -8,13 +8,14 @@
 
 use std::{fmt, time::Duration};
 
+use dashmap::DashMap;
 use futures::future::BoxFuture;
 use serde::Deserialize;
 use url::Url;
 
 use super::{
     AuthFailure, TokenValidator,
-    cache::{TokenCache, token_hash},
+    cache::{TokenCache, TokenHash, token_hash},
     fetch::{self, FetchError},
     jwt::Audience,
     now_unix,
@@ -113,7 +114,13 @@ pub struct IntrospectionValidator {
     config: IntrospectionConfig,
     client: reqwest::Client,
     cache: TokenCache,
+    /// Refusals the authorization server gave, reused for [`REFUSAL_TTL_SECS`] so that
+    /// replaying a bad token (from however many addresses) does not become a POST each time.
+    refused: DashMap<TokenHash, (AuthFailure, u64)>,
 }
+
+/// How long a refusal by the authorization server is reused.
+const REFUSAL_TTL_SECS: u64 = 10;
 
 impl fmt::Debug for IntrospectionValidator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -131,6 +138,7 @@ impl IntrospectionValidator {
         Ok(Self {
             client: fetch::client(config.timeout),
             cache: TokenCache::new(config.cache_capacity),
+            refused: DashMap::new(),
             config,
         })
     }
@@ -204,6 +212,33 @@ impl IntrospectionValidator {
     }
 }
 
+impl IntrospectionValidator {
+    /// Caches a refusal the authorization server gave (not a failure to reach it, and not
+    /// `nbf`, which time cures), bounded by the cache capacity.
+    fn remember_refusal(&self, hash: TokenHash, failure: AuthFailure, now: u64) {
+        if matches!(
+            failure,
+            AuthFailure::IntrospectionFailed | AuthFailure::NotYetValid
+        ) {
+            return;
+        }
+        if self.refused.len() >= self.config.cache_capacity {
+            self.refused.retain(|_, (_, until)| *until > now);
+            if self.refused.len() >= self.config.cache_capacity {
+                return;
+            }
+        }
+        self.refused
+            .insert(hash, (failure, now.saturating_add(REFUSAL_TTL_SECS)));
+    }
+
+    /// Refusals remembered now (bounded by the cache capacity).
+    #[doc(hidden)]
+    pub fn refusals_cached(&self) -> usize {
+        self.refused.len()
+    }
+}
+
 /// The furthest ahead an introspected `exp` may be (about ten years).
 const MAX_EXP_AHEAD_SECS: u64 = 10 * 366 * 24 * 3600;
 
@@ -221,7 +256,20 @@ impl TokenValidator for IntrospectionValidator {
             if let Some(p) = self.cache.get(&hash, now, |_| true) {
                 return Ok(p);
             }
-            let (principal, valid_until) = self.introspect(token).await?;
+            if let Some(failure) = self
+                .refused
+                .get(&hash)
+                .and_then(|e| (e.1 > now).then_some(e.0))
+            {
+                return Err(failure);
+            }
+            let (principal, valid_until) = match self.introspect(token).await {
+                Ok(answer) => answer,
+                Err(failure) => {
+                    self.remember_refusal(hash, failure, now);
+                    return Err(failure);
+                }
+            };
             self.cache
                 .insert(hash, principal.clone(), valid_until, None, now);
             Ok(principal)

@@ -17,6 +17,7 @@ use super::{
     challenge::Challenge,
     client_addr::{TrustedProxies, client_address},
     precheck,
+    sessions::{Refusal, SessionOwners},
     throttle::FailureThrottle,
 };
 use crate::{
@@ -40,6 +41,8 @@ pub struct AuthState {
     sessions: crate::config::Sessions,
     /// Proxies whose forwarding headers name the client.
     proxies: TrustedProxies,
+    /// With stateful sessions: who opened each one.
+    owners: Option<SessionOwners>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -66,6 +69,8 @@ impl AuthState {
             scope_challenge: config.scope_challenge,
             sessions: config.sessions,
             proxies: config.trusted_proxies.clone(),
+            owners: (config.sessions == crate::config::Sessions::Stateful)
+                .then(|| SessionOwners::new(super::sessions::DEFAULT_MAX)),
             starting_scope: Some(
                 config
                     .starting_scopes
@@ -137,6 +142,28 @@ impl AuthState {
             axum::Json(json!({"error": "too_many_requests", "retry_after": secs})),
         )
             .into_response()
+    }
+
+    /// A request on a session the caller may not use: answered as rmcp answers a session that
+    /// does not exist, so the id's holder learns nothing.
+    fn no_such_session(
+        &self,
+        refusal: Refusal,
+        principal: &Principal,
+        ip: Option<IpAddr>,
+    ) -> Response {
+        if refusal == Refusal::OtherPrincipal {
+            tracing::warn!(
+                target: audit::TARGET,
+                event = "session_refused",
+                reason = refusal.as_str(),
+                subject = principal.subject(),
+                client_id = principal.client_id().unwrap_or_default(),
+                client_ip = %ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                "a request named another principal's session"
+            );
+        }
+        (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response()
     }
 
     /// Records a refused credential: audit event, and a failure against the address.
@@ -214,17 +241,70 @@ pub(super) async fn authenticate(
             Err(failure) => return state.refused(failure, ip),
         },
     };
+    // A session is used only by the principal that opened it.
+    let session = match (&state.owners, request.headers().get(SESSION_ID)) {
+        (Some(owners), Some(id)) => {
+            let id = id.to_str().unwrap_or_default().to_owned();
+            if let Err(refusal) = owners.check(&id, &principal) {
+                return state.no_such_session(refusal, &principal, ip);
+            }
+            Some(id)
+        }
+        (Some(owners), None) if request.method() == Method::POST && !owners.has_room() => {
+            return too_many_sessions();
+        }
+        _ => None,
+    };
+    let method = request.method().clone();
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(principal.clone());
     parts.extensions.insert(state.sessions);
     let mut request = Request::from_parts(parts, body);
-    if state.scope_challenge && request.method() == Method::POST {
+    if state.scope_challenge && method == Method::POST {
         request = match precheck::check(&state, &principal, request).await {
             Ok(request) => request,
             Err(response) => return response,
         };
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    if let Some(owners) = &state.owners {
+        match session {
+            // The server just opened a session (the answer to `initialize`): bind it.
+            None => {
+                if let Some(id) = response
+                    .headers()
+                    .get(SESSION_ID)
+                    .and_then(|v| v.to_str().ok())
+                {
+                    owners.bind(id, &principal);
+                }
+            }
+            Some(id) if method == Method::DELETE && response.status().is_success() => {
+                owners.unbind(&id);
+            }
+            Some(_) => {}
+        }
+    }
+    response
+}
+
+/// The header naming a stateful session.
+const SESSION_ID: &str = "mcp-session-id";
+
+/// `initialize` while every session slot is taken.
+fn too_many_sessions() -> Response {
+    tracing::warn!(
+        target: audit::TARGET,
+        event = "session_refused",
+        reason = "too_many_sessions",
+        "no room for another session"
+    );
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("10"))],
+        axum::Json(json!({"error": "too_many_sessions", "retry_after": 10})),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

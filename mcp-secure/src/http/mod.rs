@@ -19,6 +19,7 @@ mod guard;
 mod layers;
 mod metadata;
 mod precheck;
+mod sessions;
 pub mod setup;
 mod throttle;
 

@@ -64,6 +64,7 @@ async fn stack() -> Stack {
     Stack::start(StackOptions::default()).await
 }
 
+mod hardening;
 mod jwks;
 mod tokens;
 mod transport;

@@ -115,19 +115,45 @@ async fn a_host_that_is_not_this_server_gets_403() {
     assert_eq!(r.status, 200);
 }
 
-#[tokio::test]
-async fn session_ids_are_not_authentication() {
-    let s = Stack::start(StackOptions {
+/// Opens a stateful session as `token`'s principal and returns its id.
+async fn open_session(s: &Stack, token: &str) -> String {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let r = post_bearer(&s.mcp_url, token, &init).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.headers["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
+async fn stateful_stack() -> Stack {
+    Stack::start(StackOptions {
         http: Box::new(|c| c.stateful(true).json_response(false)),
         ..StackOptions::default()
     })
-    .await;
+    .await
+}
+
+/// Sends `method` on `session` with `token`, returning the status.
+async fn on_session(s: &Stack, method: reqwest::Method, token: &str, session: &str) -> u16 {
+    let client = reqwest::Client::new();
+    let request = client
+        .request(method, &s.mcp_url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-06-18");
+    let response = request
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn session_ids_are_not_authentication() {
+    let s = stateful_stack().await;
     let alice = s.minter.token("data:read");
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let r = post_bearer(&s.mcp_url, &alice, &init).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let session = r.headers["mcp-session-id"].to_str().unwrap().to_owned();
+    let session = open_session(&s, &alice).await;
     // The session id alone: 401.
     let r = post(
         &s.mcp_url,
@@ -137,7 +163,30 @@ async fn session_ids_are_not_authentication() {
     )
     .await;
     assert_eq!(r.status, 401);
-    // Another caller's token with alice's session: runs as that caller, not as alice.
+}
+
+#[tokio::test]
+async fn a_session_is_bound_to_the_principal_that_opened_it() {
+    let s = stateful_stack().await;
+    let logs = LogCapture::start();
+    let alice = s.minter.token("data:read");
+    let session = open_session(&s, &alice).await;
+    let as_alice = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let r = post(
+        &s.mcp_url,
+        Some(&format!("Bearer {alice}")),
+        &initialized,
+        &as_alice,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+
+    // Bob holds a valid token and alice's session id: every verb answers as if the session
+    // did not exist.
     let mut bob_claims = s.minter.claims("data:read");
     bob_claims["sub"] = json!("bob");
     let bob = s.minter.mint(&bob_claims);
@@ -145,18 +194,94 @@ async fn session_ids_are_not_authentication() {
         &s.mcp_url,
         Some(&format!("Bearer {bob}")),
         &tools_call("whoami", json!({})),
+        &as_alice,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.body, "Not Found: Session not found");
+    assert_eq!(
+        on_session(&s, reqwest::Method::GET, &bob, &session).await,
+        404
+    );
+    assert_eq!(
+        on_session(&s, reqwest::Method::DELETE, &bob, &session).await,
+        404
+    );
+    // The same user through another OAuth client is another principal.
+    let mut other_client = s.minter.claims("data:read");
+    other_client["client_id"] = json!("another-client");
+    let other_client = s.minter.mint(&other_client);
+    let r = post(
+        &s.mcp_url,
+        Some(&format!("Bearer {other_client}")),
+        &tools_call("whoami", json!({})),
+        &as_alice,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // A made-up id is answered the same way.
+    let r = post(
+        &s.mcp_url,
+        Some(&format!("Bearer {alice}")),
+        &tools_call("whoami", json!({})),
         &[
-            ("mcp-session-id", &session),
+            ("mcp-session-id", "made-up"),
             ("mcp-protocol-version", "2025-06-18"),
         ],
     )
     .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // Alice's session survived all of it, and a fresh token of hers (same issuer, subject and
+    // client) may use it.
+    let mut again = s.minter.claims("data:read");
+    again["jti"] = json!("another-token-of-alice");
+    let alice_again = s.minter.mint(&again);
+    assert_ne!(alice_again, alice);
+    let r = post(
+        &s.mcp_url,
+        Some(&format!("Bearer {alice_again}")),
+        &tools_call("whoami", json!({})),
+        &as_alice,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("\"subject\""), "{}", r.body);
+    // She ends it; then it is gone for her too.
     assert_eq!(
-        r.json()["result"]["structuredContent"]["subject"],
-        "bob",
-        "{}",
-        r.body
+        on_session(&s, reqwest::Method::DELETE, &alice, &session).await,
+        202
+    );
+    let r = post(
+        &s.mcp_url,
+        Some(&format!("Bearer {alice}")),
+        &tools_call("whoami", json!({})),
+        &as_alice,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    let log = logs.contents();
+    let refused: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "session_refused")
+        .collect();
+    // Bob's three attempts and the other client's one; the made-up id is not someone else's.
+    assert_eq!(refused.len(), 4, "{log}");
+    assert!(
+        refused.iter().all(|e| e["reason"] == "other_principal"),
+        "{log}"
+    );
+    assert!(
+        refused.iter().take(3).all(|e| e["subject"] == "bob"),
+        "{log}"
+    );
+    // Our events do not carry the id (rmcp's own debug logs name sessions; with binding an id
+    // is no longer worth anything to whoever reads it).
+    assert!(
+        refused.iter().all(|e| !e.to_string().contains(&session)),
+        "{log}"
     );
 }
 
