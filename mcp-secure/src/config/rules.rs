@@ -144,6 +144,20 @@ fn transport(config: &SecureConfig, c: &mut Collector) {
             "authentication cannot be turned off over HTTP; set it to true (or use stdio)",
         );
     }
+    if dev_auth && config.strict {
+        c.error(
+            "MCP_DEV_AUTH",
+            "the development authorization server is not for production, and strict is: use a \
+             real authorization server (OAUTH_ISSUER), or unset MCP_STRICT while developing",
+        );
+    }
+    if dev_auth && !config.dev_auth.addr.ip().is_loopback() {
+        c.error(
+            "security.dev_auth.addr",
+            "the development authorization server binds loopback addresses only (e.g. \
+             127.0.0.1:9000)",
+        );
+    }
     if dev_auth && o.issuer.is_some() {
         c.error(
             "MCP_DEV_AUTH",

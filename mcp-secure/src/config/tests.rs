@@ -153,6 +153,36 @@ fn strict_turns_warnings_into_errors() {
     assert_eq!(w.len(), 1);
 }
 
+#[test]
+fn strict_stdio_needs_the_local_callers_scopes_named() {
+    let e = load(None, &[("MCP_STRICT", "true")]).unwrap_err();
+    assert!(e.to_string().contains("MCP_STDIO_SCOPES"), "{e}");
+    assert!(
+        load(
+            None,
+            &[("MCP_STRICT", "true"), ("MCP_STDIO_SCOPES", "data:read")]
+        )
+        .is_ok()
+    );
+    // Outside strict the default stays (every declared scope, announced at start).
+    assert!(load(None, &[]).is_ok());
+}
+
+#[test]
+fn the_development_server_is_refused_under_strict_and_off_loopback() {
+    let http = [("MCP_TRANSPORT", "http"), ("MCP_DEV_AUTH", "true")];
+    assert!(load(None, &http).is_ok());
+    let strict = [http[0], http[1], ("MCP_STRICT", "true")];
+    let e = load(None, &strict).unwrap_err();
+    assert!(e.problems.iter().any(|p| p.key == "MCP_DEV_AUTH"), "{e}");
+    let wide = [http[0], http[1], ("MCP_DEV_AUTH_ADDR", "0.0.0.0:9000")];
+    let e = load(None, &wide).unwrap_err();
+    assert!(
+        e.problems.iter().any(|p| p.key == "security.dev_auth.addr"),
+        "{e}"
+    );
+}
+
 #[cfg(feature = "redis")]
 #[test]
 fn the_redis_store_needs_a_usable_url_and_never_repeats_it() {

@@ -25,8 +25,11 @@
 //!   scope, never widen it;
 //! - `client_credentials` for service clients; revocation (RFC 7009).
 //!
-//! It binds loopback only unless [`DevAuthConfig::allow_non_loopback`] is set. It keeps
-//! everything in memory (bounded): it is not a production identity provider.
+//! It binds loopback addresses only, answers only requests whose `Host` is its own and whose
+//! `Origin` (when present) is its own or a resource's (DNS-rebinding protection), refuses to
+//! start under `MCP_STRICT=true`, and keeps everything in memory, bounded and expiring
+//! (registered clients that never obtain a token are forgotten after an hour; when full, the
+//! oldest unused registration makes room): it is not a production identity provider.
 
 mod authorize;
 mod client_auth;
@@ -67,7 +70,7 @@ pub enum DevAuthError {
     /// A setting is out of range.
     #[error("development authorization server: {0}")]
     Config(#[from] DevAuthConfigError),
-    /// A non-loopback address without [`DevAuthConfig::allow_non_loopback`].
+    /// A non-loopback address: the development server never binds one.
     #[error(
         "the development authorization server only binds loopback addresses, not {0}; \
          use a real identity provider outside development"
@@ -187,7 +190,7 @@ pub struct DevAuthConfig {
     alg: Algorithm,
     key_file: Option<PathBuf>,
     approval: Approval,
-    allow_non_loopback: bool,
+    allowed_origins: Vec<String>,
     scopes_supported: ScopeSet,
 }
 
@@ -217,7 +220,7 @@ impl DevAuthConfig {
             alg: Algorithm::RS256,
             key_file: None,
             approval: Approval::Auto { user: first },
-            allow_non_loopback: false,
+            allowed_origins: Vec::new(),
             scopes_supported,
         })
     }
@@ -296,9 +299,10 @@ impl DevAuthConfig {
         self
     }
 
-    /// Allow binding a non-loopback address. The server is for development: do not.
-    pub fn allow_non_loopback(mut self, allow: bool) -> Self {
-        self.allow_non_loopback = allow;
+    /// Browser origins allowed to call besides this server's own and its resources' (e.g. a
+    /// web client on another loopback port).
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
         self
     }
 
@@ -374,12 +378,41 @@ fn write_private(path: &std::path::Path, contents: &str) -> Result<(), std::io::
     Ok(())
 }
 
+/// The `Host`/`Origin` guard of the development server, as the resource server has: a page
+/// reached by DNS rebinding names another host and is refused before it can register, consent
+/// or obtain tokens. Allowed: this server's own authority (`127.0.0.1:PORT`, `localhost:PORT`);
+/// origins: its own, and those of the resources it issues tokens for.
+fn request_guard(addr: SocketAddr, config: &DevAuthConfig) -> crate::http::guard::RequestGuard {
+    let port = addr.port();
+    let mut hosts = vec![addr.to_string(), format!("localhost:{port}")];
+    let mut origins = vec![format!("http://{addr}"), format!("http://localhost:{port}")];
+    if addr.ip().is_ipv6() {
+        hosts.push(format!("[::1]:{port}"));
+        origins.push(format!("http://[::1]:{port}"));
+    }
+    origins.extend(
+        config
+            .resources
+            .iter()
+            .filter_map(|r| url::Url::parse(r).ok())
+            .map(|u| u.origin().ascii_serialization())
+            .filter(|o| o != "null"),
+    );
+    origins.extend(
+        config
+            .allowed_origins
+            .iter()
+            .filter_map(|o| crate::http::normalize_origin(o)),
+    );
+    crate::http::guard::RequestGuard::new(hosts, origins, crate::http::TrustedProxies::default())
+}
+
 impl DevAuthServer {
     /// Starts the server on `listener`. Refuses a non-loopback address unless allowed.
     pub async fn start(config: DevAuthConfig, listener: TcpListener) -> Result<Self, DevAuthError> {
         crate::auth::install_crypto_provider();
         let addr = listener.local_addr()?;
-        if !addr.ip().is_loopback() && !config.allow_non_loopback {
+        if !addr.ip().is_loopback() {
             return Err(DevAuthError::NotLoopback(addr));
         }
         if config.resources.is_empty() {
@@ -387,11 +420,12 @@ impl DevAuthServer {
         }
         let key = load_or_create_key(&config)?;
         let issuer = format!("http://{addr}");
+        let store = store::Store::new(config.refresh_token_ttl);
         let shared = Arc::new(Shared {
             config,
             issuer: issuer.clone(),
             key,
-            store: Mutex::new(store::Store::default()),
+            store: Mutex::new(store),
         });
         {
             let mut store = shared.store();
@@ -404,6 +438,7 @@ impl DevAuthServer {
                         secret_hash: Some(store::secret_hash(&client.secret)),
                         grant_types: vec![store::GrantType::ClientCredentials],
                         scopes: client.scopes.clone(),
+                        lifetime: None,
                     },
                 );
             }
@@ -420,7 +455,11 @@ impl DevAuthServer {
             .route("/authorize/decision", post(consent::decision))
             .route("/token", post(token::token))
             .route("/revoke", post(revoke::revoke))
-            .with_state(shared);
+            .with_state(shared.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(request_guard(addr, &shared.config)),
+                crate::http::guard::guard,
+            ));
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::{
     Shared,
-    store::{self, Client, ClientAuthMethod, GrantType, MAX_ENTRIES, random_token},
+    store::{self, Client, ClientAuthMethod, GrantType, random_token},
     web::oauth_error,
 };
 use crate::{audit, auth::now_unix, scope::ScopeSet};
@@ -151,7 +151,7 @@ pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Respo
     let secret = (!public).then(random_token);
     {
         let mut store = s.store();
-        if store.clients.len() >= MAX_ENTRIES {
+        if !store.room_for_client(super::consent::CONSENT_TTL) {
             return oauth_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -167,6 +167,7 @@ pub(super) async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Respo
                 grant_types: grant_types.clone(),
                 // Only pre-registered clients get client_credentials scopes.
                 scopes: ScopeSet::new(),
+                lifetime: Some(store::ClientLifetime::new()),
             },
         );
     }

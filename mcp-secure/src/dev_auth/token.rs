@@ -174,13 +174,13 @@ fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Respo
             "resource differs from the authorization request",
         );
     }
-    let refresh = match start_family(s, client_id, &code, code_hash) {
+    // A client that did not register the refresh grant gets no refresh token (a client that
+    // steps up by refreshing first, as the TypeScript SDK does, then re-authorizes instead).
+    let may_refresh = client_may(s, client_id, GrantType::RefreshToken);
+    let refresh = match start_family(s, client_id, &code, code_hash, may_refresh) {
         Ok(refresh) => refresh,
         Err(response) => return response,
     };
-    // A client that did not register the refresh grant gets no refresh token (a client that
-    // steps up by refreshing first, as the TypeScript SDK does, then re-authorizes instead).
-    let refresh = client_may(s, client_id, GrantType::RefreshToken).then_some(refresh);
     tracing::info!(target: audit::TARGET, event = "token_issued", grant = "authorization_code", subject = %audit::Sanitized(&code.user), "dev authorization server issued tokens");
     token_response(
         s,
@@ -208,17 +208,21 @@ fn start_family(
     client_id: &str,
     code: &Code,
     code_hash: [u8; 32],
-) -> Result<String, Response> {
+    may_refresh: bool,
+) -> Result<Option<String>, Response> {
     let family = random_token();
-    let refresh = random_token();
     let mut store = s.store();
-    if store.families.len() >= MAX_ENTRIES * 10 {
-        return Err(oauth_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "too many active grants",
-        ));
+    if store.families.len() >= MAX_ENTRIES * 10 || store.used_codes.len() >= MAX_ENTRIES * 10 {
+        store.sweep_now(CONSENT_TTL, Instant::now());
+        if store.families.len() >= MAX_ENTRIES * 10 || store.used_codes.len() >= MAX_ENTRIES * 10 {
+            return Err(oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "too many active grants",
+            ));
+        }
     }
+    let expires = Instant::now() + s.config.refresh_token_ttl;
     store.families.insert(
         family.clone(),
         Family {
@@ -227,23 +231,25 @@ fn start_family(
             scopes: code.scopes.clone(),
             resource: code.resource.clone(),
             revoked: false,
-            expires: Instant::now() + s.config.refresh_token_ttl,
+            expires,
         },
     );
-    store.refresh.insert(
-        store::hash(&refresh),
-        Refresh {
-            family: family.clone(),
-            used: false,
-        },
-    );
-    store.used_codes.insert(
-        code_hash,
-        UsedCode {
-            family,
-            expires: code.expires,
-        },
-    );
+    let refresh = may_refresh.then(|| {
+        let refresh = random_token();
+        store.refresh.insert(
+            store::hash(&refresh),
+            Refresh {
+                family: family.clone(),
+                used: false,
+            },
+        );
+        refresh
+    });
+    // Remembered as long as the grant lives, so a replay at any time is noticed.
+    store
+        .used_codes
+        .insert(code_hash, UsedCode { family, expires });
+    store.client_used(client_id);
     Ok(refresh)
 }
 
@@ -289,6 +295,19 @@ fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Re
     if family.revoked {
         return invalid_grant("the grant was revoked");
     }
+    if family.expires <= Instant::now() {
+        return invalid_grant("the refresh token expired");
+    }
+    if store.refresh.len() >= MAX_ENTRIES * 10 {
+        store.sweep_now(CONSENT_TTL, Instant::now());
+        if store.refresh.len() >= MAX_ENTRIES * 10 {
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "too many active grants",
+            );
+        }
+    }
     let scopes = match requested_scopes(
         p,
         &family.scopes,
@@ -315,6 +334,7 @@ fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Re
             used: false,
         },
     );
+    store.client_used(client_id);
     drop(store);
     tracing::info!(target: audit::TARGET, event = "token_issued", grant = "refresh_token", subject = %audit::Sanitized(&family.user), "dev authorization server issued tokens");
     token_response(

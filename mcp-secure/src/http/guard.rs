@@ -26,7 +26,7 @@ pub struct RequestGuard {
 }
 
 impl RequestGuard {
-    pub(super) fn new(hosts: Vec<String>, origins: Vec<String>, proxies: TrustedProxies) -> Self {
+    pub(crate) fn new(hosts: Vec<String>, origins: Vec<String>, proxies: TrustedProxies) -> Self {
         Self {
             hosts,
             origins,
@@ -84,7 +84,7 @@ fn audit_rejected(request: &Request, reason: &'static str, proxies: &TrustedProx
 
 /// Refuses requests whose `Host` is not this server or whose `Origin` is present and not
 /// allowed (403).
-pub(super) async fn guard(
+pub(crate) async fn guard(
     State(guard): State<Arc<RequestGuard>>,
     request: Request,
     next: Next,

@@ -15,7 +15,7 @@
 mod bearer;
 mod challenge;
 mod client_addr;
-mod guard;
+pub(crate) mod guard;
 mod layers;
 mod metadata;
 mod precheck;
@@ -303,7 +303,7 @@ fn canonical_resource(resource: &str) -> Result<Url, HttpConfigError> {
 }
 
 /// `scheme://host[:port]`, lower case, default port dropped; `None` if not an origin.
-fn normalize_origin(origin: &str) -> Option<String> {
+pub(crate) fn normalize_origin(origin: &str) -> Option<String> {
     if origin == "null" {
         return Some("null".into());
     }

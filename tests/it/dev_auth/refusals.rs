@@ -509,13 +509,98 @@ async fn the_consent_page_escapes_the_client_name_and_honours_the_decision() {
     assert_eq!(again.status(), 400);
 }
 
+/// POST /register with extra headers; returns the status.
+async fn register_with(issuer: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut request = http()
+        .post(format!("{issuer}/register"))
+        .header("content-type", "application/json")
+        .body(json!({"redirect_uris": [REDIRECT], "client_name": "t", "token_endpoint_auth_method": "none"}).to_string());
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
 #[tokio::test]
-async fn only_loopback_binds_unless_told_otherwise() {
-    let config = DevAuthConfig::new(RESOURCE, vec![DevUser::new("a", "x").unwrap()]).unwrap();
-    // 0.0.0.0 is not loopback.
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
-    let err = DevAuthServer::start(config, listener).await.unwrap_err();
-    assert!(err.to_string().contains("only binds loopback"), "{err}");
+async fn the_development_server_refuses_a_foreign_host_or_origin() {
+    let d = dev().await;
+    let port = d.server.local_addr().port();
+    // DNS rebinding: the page's name points at loopback, but the Host is the attacker's.
+    assert_eq!(
+        register_with(&d.issuer, &[("host", "attacker.example")]).await,
+        403
+    );
+    assert_eq!(
+        register_with(
+            &d.issuer,
+            &[("host", &format!("rebind.attacker.example:{port}"))]
+        )
+        .await,
+        403
+    );
+    // A page on another origin.
+    assert_eq!(
+        register_with(&d.issuer, &[("origin", "https://attacker.example")]).await,
+        403
+    );
+    let r = http()
+        .get(format!("{}/authorize?client_id=x", d.issuer))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let (status, _) = token(&d.issuer, &[("grant_type", "client_credentials")]).await;
+    assert_ne!(status, 403, "its own Host is answered");
+    // Its own names and origins, and the resource's origin, are answered.
+    assert_eq!(register_with(&d.issuer, &[]).await, 201);
+    assert_eq!(
+        register_with(&d.issuer, &[("host", &format!("localhost:{port}"))]).await,
+        201
+    );
+    assert_eq!(
+        register_with(&d.issuer, &[("origin", &d.issuer)]).await,
+        201
+    );
+    assert_eq!(
+        register_with(&d.issuer, &[("origin", "http://127.0.0.1:1")]).await,
+        201
+    );
+}
+
+#[tokio::test]
+async fn a_code_replayed_after_it_expired_still_revokes_its_grant() {
+    let d = dev_with(|c| c.code_ttl(Duration::from_secs(1))).await;
+    let client = register(&d.issuer, REDIRECT).await;
+    let (code, verifier) = code_for(&d, &client).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("client_id", client.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, first) = token(&d.issuer, &form).await;
+    assert_eq!(status, 200);
+    // Past the code's own lifetime the replay is still recognised.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, _) = token(&d.issuer, &form).await;
+    assert_eq!(status, 400);
+    let refresh = first["refresh_token"].as_str().unwrap();
+    let (status, body) = token(
+        &d.issuer,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
