@@ -26,7 +26,8 @@ struct Entry {
     principal: Principal,
     /// Unix seconds after which the entry is dead (the token's `exp` plus leeway).
     valid_until: u64,
-    /// The key that verified it, if any: a hit is refused once that key is gone.
+    /// The fingerprint of the key that verified it, if any: a hit is refused once that key
+    /// is gone.
     kid: Option<std::sync::Arc<str>>,
 }
 

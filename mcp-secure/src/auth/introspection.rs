@@ -156,6 +156,20 @@ impl IntrospectionValidator {
             tracing::warn!(target: crate::audit::TARGET, event = "introspection_failed", reason = %e, "token introspection failed");
             AuthFailure::IntrospectionFailed
         })?;
+        self.check_answer(answer)
+    }
+
+    /// What an introspection response body says, checked as [`TokenValidator::validate`]
+    /// checks it: for fuzzing and tests of the response parser.
+    #[doc(hidden)]
+    pub fn principal_from_response(&self, body: &[u8]) -> Result<Principal, AuthFailure> {
+        let answer: Answer =
+            serde_json::from_slice(body).map_err(|_| AuthFailure::IntrospectionFailed)?;
+        self.check_answer(answer).map(|(p, _)| p)
+    }
+
+    /// Checks an answer: active, in time, for this audience and issuer, with a valid scope.
+    fn check_answer(&self, answer: Answer) -> Result<(Principal, u64), AuthFailure> {
         if !answer.active {
             return Err(AuthFailure::Inactive);
         }

@@ -70,6 +70,8 @@ impl Default for JwksConfig {
 pub struct KeySet {
     by_kid: HashMap<String, SharedKey>,
     without_kid: Vec<SharedKey>,
+    /// Every key's fingerprint (what cached tokens are checked against).
+    fingerprints: std::collections::HashSet<Arc<str>>,
 }
 
 impl fmt::Debug for KeySet {
@@ -97,10 +99,16 @@ impl KeySet {
                     let key = Arc::new(key);
                     match key.kid() {
                         Some(kid) if kid.len() <= MAX_KID_LEN => {
-                            set.by_kid.insert(kid.to_owned(), key);
+                            set.fingerprints.insert(key.fingerprint().clone());
+                            if let Some(replaced) = set.by_kid.insert(kid.to_owned(), key) {
+                                set.fingerprints.remove(replaced.fingerprint());
+                            }
                         }
                         Some(_) => skipped(source, value, KeyRejected::Malformed),
-                        None => set.without_kid.push(key),
+                        None => {
+                            set.fingerprints.insert(key.fingerprint().clone());
+                            set.without_kid.push(key);
+                        }
                     }
                 }
                 Err(reason) => skipped(source, value, reason),
@@ -148,8 +156,9 @@ impl KeySet {
         }
     }
 
-    pub(crate) fn contains_kid(&self, kid: &str) -> bool {
-        self.by_kid.contains_key(kid)
+    /// Whether a key with this fingerprint is in the set.
+    pub(crate) fn contains_fingerprint(&self, fingerprint: &str) -> bool {
+        self.fingerprints.contains(fingerprint)
     }
 }
 
@@ -235,10 +244,11 @@ impl JwksSource {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether a cached token's key is still published (and the set not too stale).
-    pub(crate) fn still_has(&self, kid: &str) -> bool {
+    /// Whether a cached token's key (by fingerprint) is still published (and the set not too
+    /// stale).
+    pub(crate) fn still_has(&self, fingerprint: &str) -> bool {
         let state = self.read();
-        self.fresh_enough(&state) && state.keys.contains_kid(kid)
+        self.fresh_enough(&state) && state.keys.contains_fingerprint(fingerprint)
     }
 
     fn fresh_enough(&self, state: &State) -> bool {

@@ -277,10 +277,11 @@ impl KeySource {
         }
     }
 
-    fn still_has(&self, kid: &str) -> bool {
+    /// Whether the key with `fingerprint` is still in use.
+    fn still_has(&self, fingerprint: &str) -> bool {
         match self {
-            Self::Jwks(source) => source.still_has(kid),
-            Self::Static(keys) => keys.contains_kid(kid),
+            Self::Jwks(source) => source.still_has(fingerprint),
+            Self::Static(keys) => keys.contains_fingerprint(fingerprint),
         }
     }
 }
@@ -496,7 +497,9 @@ impl JwtValidator {
             .map_err(|e| map_jwt_error(e.kind()))?;
         let claims = data.claims;
         let (principal, valid_until) = self.principal(claims, token)?;
-        Ok((principal, valid_until, header.kid))
+        // The cache remembers the key by its material, so a token verified without a `kid`
+        // dies with its key too.
+        Ok((principal, valid_until, Some(key.fingerprint().to_string())))
     }
 
     /// The checks on verified claims jsonwebtoken does not make (or makes loosely), and the

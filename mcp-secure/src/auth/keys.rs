@@ -55,6 +55,10 @@ pub enum KeyRejected {
 /// A verified-usable public key.
 pub struct VerifyingKey {
     kid: Option<String>,
+    /// A digest of the key material: what the verified-token cache remembers, so a cached
+    /// token dies with its key (with or without a `kid`, and when a `kid` is reused for other
+    /// material).
+    fingerprint: Arc<str>,
     /// The JWK's `alg`, when it names one: tokens must then use exactly that algorithm.
     alg: Option<Algorithm>,
     family: jsonwebtoken::AlgorithmFamily,
@@ -102,6 +106,24 @@ fn bit_length(b64: &str) -> Option<usize> {
     let first = bytes.iter().position(|&b| b != 0)?;
     let lead = bytes[first].leading_zeros() as usize;
     Some((bytes.len() - first) * 8 - lead)
+}
+
+/// `sha256:` and the first 16 bytes, in hex, of the digest of the JWK's key parameters, id
+/// and algorithm.
+fn fingerprint(jwk: &Jwk) -> Result<Arc<str>, KeyRejected> {
+    use std::fmt::Write;
+    let material = serde_json::to_vec(&(
+        &jwk.algorithm,
+        &jwk.common.key_id,
+        &jwk.common.key_algorithm,
+    ))
+    .map_err(|_| KeyRejected::Malformed)?;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &material);
+    let mut out = String::from("sha256:");
+    for b in &digest.as_ref()[..16] {
+        let _ = write!(out, "{b:02x}");
+    }
+    Ok(out.into())
 }
 
 impl VerifyingKey {
@@ -173,6 +195,7 @@ impl VerifyingKey {
             let key = DecodingKey::from_jwk(jwk).map_err(|_| KeyRejected::Malformed)?;
             return Ok(Self {
                 kid: common.key_id.clone(),
+                fingerprint: fingerprint(jwk)?,
                 alg: Some(curve_alg),
                 family,
                 key,
@@ -181,6 +204,7 @@ impl VerifyingKey {
         let key = DecodingKey::from_jwk(jwk).map_err(|_| KeyRejected::Malformed)?;
         Ok(Self {
             kid: common.key_id.clone(),
+            fingerprint: fingerprint(jwk)?,
             alg,
             family,
             key,
@@ -190,6 +214,11 @@ impl VerifyingKey {
     /// The key id.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
+    }
+
+    /// A digest of the key material (and its id and algorithm), `sha256:` and 32 hex digits.
+    pub fn fingerprint(&self) -> &Arc<str> {
+        &self.fingerprint
     }
 
     /// Whether a token signed with `alg` may be verified with this key.

@@ -42,6 +42,13 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
+    /// The client a request from `peer` comes from: `peer` itself unless it is one of these
+    /// proxies; then the nearest address the proxies report (`Forwarded`, else
+    /// `X-Forwarded-For`) that is not a proxy of theirs.
+    pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        resolve(peer, headers, self)
+    }
+
     fn trusts(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0.iter().any(|net| net.contains(&ip))

@@ -207,3 +207,44 @@ async fn a_rotated_in_key_works_after_one_refetch() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(s.auth.jwks_hits() - hits, 1);
 }
+
+#[tokio::test]
+async fn a_cached_token_verified_without_a_kid_dies_when_its_key_leaves_the_jwks() {
+    let s = stack().await;
+    let mut without_kid = s.minter.key.public_jwk().clone();
+    without_kid.as_object_mut().unwrap().remove("kid").unwrap();
+    s.auth
+        .set_jwks(JwksBehaviour::Serve(json!({"keys": [without_kid]})));
+    s.jwks.refresh().await.unwrap();
+    let token = raw(
+        &s,
+        &json!({"alg": "RS256", "typ": "at+jwt"}),
+        &s.minter.claims("data:read"),
+    );
+    accepted(&s, &token).await;
+    assert!(s.validator.cached(&token).is_some(), "the token is cached");
+    // The key is rotated out for another (of another type).
+    let other = SigningKey::generate(Algorithm::ES256, "other").unwrap();
+    let mut other_jwk = other.public_jwk().clone();
+    other_jwk.as_object_mut().unwrap().remove("kid");
+    s.auth
+        .set_jwks(JwksBehaviour::Serve(json!({"keys": [other_jwk]})));
+    s.jwks.refresh().await.unwrap();
+    assert!(s.validator.cached(&token).is_none());
+    refused(&s, &token, AuthFailure::UnknownKey).await;
+}
+
+#[tokio::test]
+async fn a_cached_token_dies_when_its_kid_is_reused_for_another_key() {
+    let s = stack().await;
+    let token = s.minter.token("data:read");
+    accepted(&s, &token).await;
+    assert!(s.validator.cached(&token).is_some());
+    let impostor = SigningKey::generate(Algorithm::RS256, "key-1").unwrap();
+    s.auth.set_jwks(JwksBehaviour::Serve(
+        json!({"keys": [impostor.public_jwk()]}),
+    ));
+    s.jwks.refresh().await.unwrap();
+    assert!(s.validator.cached(&token).is_none());
+    refused(&s, &token, AuthFailure::BadSignature).await;
+}
