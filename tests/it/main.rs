@@ -10,6 +10,7 @@
 
 mod adoption;
 mod check;
+mod check_clients;
 mod client_requests;
 mod conformance;
 mod denials;

@@ -2,24 +2,88 @@
 //!
 //! ```text
 //! mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
+//! mcp-secure check-clients [PATH...] [--format text|json]
 //! mcp-secure env
 //! ```
 //!
 //! `check` loads and validates the configuration (the file, then the environment, as the
 //! server does), fetches the authorization server's metadata and JWKS when one is configured,
 //! and prints the security checklist: pass / warn / fail per line, exit status 1 on any fail.
+//!
+//! `check-clients` audits MCP client configurations (`.mcp.json`, `.cursor/mcp.json`,
+//! `.vscode/mcp.json`, `claude_desktop_config.json`, Windsurf's `mcp_config.json`): exit 0
+//! clean, 1 on an error-level finding, 2 when a file cannot be read or understood.
 
 use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use mcp_secure::{check, config::SecureConfig};
 
 const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
+       mcp-secure check-clients [PATH...] [--format text|json]
        mcp-secure env      (every environment variable the configuration reads, as Markdown)
 
   --config FILE   a JSON or TOML configuration file (default: $MCP_CONFIG, else none)
   --tools FILE    a tools/list result of the server, to check each tool's scopes and rate
   --offline       do not contact the authorization server or Redis
-  --json          machine-readable output";
+  --json          machine-readable output
+
+check-clients: PATHs are files or directories (searched recursively, skipping .git,
+node_modules and target, not following symbolic links); none: the current directory and the
+per-user client configurations that exist. Exit 0 clean, 1 error findings, 2 unreadable.";
+
+/// `check-clients`: audits client configurations; returns the exit status.
+fn check_clients(args: &[String]) -> ExitCode {
+    use mcp_secure::check::clients;
+    let mut paths = Vec::new();
+    let mut json = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--format" => match it.next().map(String::as_str) {
+                Some("json") => json = true,
+                Some("text") => json = false,
+                _ => {
+                    eprintln!("mcp-secure: --format takes text or json\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--help" | "-h" => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+            other if other.starts_with('-') => {
+                eprintln!(
+                    "mcp-secure: unknown option `{}`\n{USAGE}",
+                    other.escape_default()
+                );
+                return ExitCode::from(2);
+            }
+            path => paths.push(PathBuf::from(path)),
+        }
+    }
+    let mut files = if paths.is_empty() {
+        clients::discover(&[PathBuf::from(".")])
+    } else {
+        clients::discover(&paths)
+    };
+    if paths.is_empty()
+        && let Some(home) = std::env::home_dir()
+    {
+        for f in clients::user_locations(&home) {
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+    }
+    let report = clients::scan(&files);
+    let text = if json {
+        format!("{}\n", clients::render_json(&report))
+    } else {
+        clients::render(&report)
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::from(report.exit_code())
+}
 
 struct Args {
     config: Option<PathBuf>,
@@ -58,6 +122,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.first().map(String::as_str) == Some("check-clients") {
+        return check_clients(&raw[1..]);
+    }
     let args = match parse(&raw) {
         Ok(a) => a,
         Err(e) if e == "env" => {

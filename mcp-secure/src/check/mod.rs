@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod clients;
 mod network;
 mod server;
 mod tools;

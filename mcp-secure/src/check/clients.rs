@@ -1,0 +1,953 @@
+//! `mcp-secure check-clients`: audits MCP *client* configurations (`.mcp.json`,
+//! `.cursor/mcp.json`, `.vscode/mcp.json`, `claude_desktop_config.json`, Windsurf's
+//! `mcp_config.json`) for literal secrets, credentials in URLs, plain HTTP, unpinned package
+//! runners, dangerous flags, loose file permissions, files tracked by git holding secrets, and
+//! stdio entries of mcp-secure servers that grant the local caller every scope.
+//!
+//! A secret never appears in any output: a finding names its kind, its length and where it is
+//! (file and JSON pointer).
+
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+    sync::LazyLock,
+};
+
+use regex::Regex;
+use serde::Serialize;
+use serde_json::Value;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look.
+    Warning,
+    /// Must be fixed (exit status 1).
+    Error,
+}
+
+/// One thing found in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The file.
+    pub file: PathBuf,
+    /// The server entry's name, when the finding is in one.
+    pub server: Option<String>,
+    /// RFC 6901 pointer to the value (empty for the whole file).
+    pub pointer: String,
+    /// Rule id (`secret.literal`, `url.plain_http`, …).
+    pub rule: &'static str,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What was found (never the secret itself).
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+/// Which client a file configures: it decides the shape and whether comments are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// Claude Code's project file `.mcp.json` (`mcpServers`, JSON).
+    ClaudeCode,
+    /// Cursor's `.cursor/mcp.json` (`mcpServers`, JSON).
+    Cursor,
+    /// VS Code's `.vscode/mcp.json` (`servers`, `inputs`; JSON with comments).
+    VsCode,
+    /// Claude Desktop's `claude_desktop_config.json` (`mcpServers`, JSON).
+    ClaudeDesktop,
+    /// Windsurf's `mcp_config.json` (`mcpServers`, JSON).
+    Windsurf,
+}
+
+impl ClientKind {
+    /// The client a path names, if it is a client configuration file.
+    pub fn of(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_str()?;
+        let parent = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|p| p.to_str())
+            .unwrap_or_default();
+        match (parent, name) {
+            (_, ".mcp.json") => Some(Self::ClaudeCode),
+            (".cursor", "mcp.json") => Some(Self::Cursor),
+            (".vscode", "mcp.json") => Some(Self::VsCode),
+            (_, "claude_desktop_config.json") => Some(Self::ClaudeDesktop),
+            (_, "mcp_config.json") => Some(Self::Windsurf),
+            _ => None,
+        }
+    }
+
+    /// The key holding the server entries.
+    fn servers_key(self) -> &'static str {
+        match self {
+            Self::VsCode => "servers",
+            _ => "mcpServers",
+        }
+    }
+
+    /// Whether the client reads the file as JSON with comments and trailing commas.
+    fn jsonc(self) -> bool {
+        self == Self::VsCode
+    }
+}
+
+/// One file read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScannedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The client it configures.
+    pub client: ClientKind,
+    /// Why it could not be read or understood, if so.
+    pub unreadable: Option<String>,
+}
+
+/// The result of a scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Every finding, by file then pointer.
+    pub findings: Vec<Finding>,
+    /// Every client configuration file looked at.
+    pub files: Vec<ScannedFile>,
+}
+
+impl Report {
+    /// 0 clean (warnings allowed), 1 any error-level finding, 2 a file could not be read.
+    pub fn exit_code(&self) -> u8 {
+        if self.files.iter().any(|f| f.unreadable.is_some()) {
+            2
+        } else if self.findings.iter().any(|f| f.severity == Severity::Error) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Directories never searched.
+const SKIPPED_DIRS: &[&str] = &[".git", "node_modules", "target"];
+
+/// Client configuration files under `paths` (files as given; directories searched
+/// recursively, skipping `.git`, `node_modules` and `target`; symbolic links not followed).
+pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = BTreeSet::new();
+    for path in paths {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => walk(path, &mut out),
+            Ok(_) => {
+                out.insert(path.clone());
+            }
+            Err(_) => {
+                out.insert(path.clone());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if kind.is_symlink() {
+            continue;
+        }
+        if kind.is_dir() {
+            let name = entry.file_name();
+            if !SKIPPED_DIRS.iter().any(|s| name == *s) {
+                walk(&path, out);
+            }
+        } else if kind.is_file() && ClientKind::of(&path).is_some() {
+            out.insert(path);
+        }
+    }
+}
+
+/// The per-user client configuration files that exist (Claude Desktop, Cursor, Windsurf,
+/// VS Code's user `mcp.json`), under `home`.
+pub fn user_locations(home: &Path) -> Vec<PathBuf> {
+    [
+        ".cursor/mcp.json",
+        ".codeium/windsurf/mcp_config.json",
+        ".config/Claude/claude_desktop_config.json",
+        "Library/Application Support/Claude/claude_desktop_config.json",
+        ".mcp.json",
+    ]
+    .iter()
+    .map(|p| home.join(p))
+    .filter(|p| p.is_file())
+    .collect()
+}
+
+/// Scans `files` (from [`discover`]).
+pub fn scan(files: &[PathBuf]) -> Report {
+    let mut report = Report::default();
+    for path in files {
+        let Some(client) = ClientKind::of(path) else {
+            report.files.push(ScannedFile {
+                path: path.clone(),
+                client: ClientKind::ClaudeCode,
+                unreadable: Some("not a known MCP client configuration file name".into()),
+            });
+            continue;
+        };
+        let mut scanned = ScannedFile {
+            path: path.clone(),
+            client,
+            unreadable: None,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => match parse(&text, client) {
+                Ok(value) => {
+                    if let Err(why) = check_file(path, client, &value, &mut report.findings) {
+                        scanned.unreadable = Some(why);
+                    }
+                }
+                Err(why) => scanned.unreadable = Some(why),
+            },
+            Err(e) => scanned.unreadable = Some(format!("cannot read: {}", e.kind())),
+        }
+        report.files.push(scanned);
+    }
+    report
+        .findings
+        .sort_by(|a, b| (&a.file, &a.pointer, a.rule).cmp(&(&b.file, &b.pointer, b.rule)));
+    report
+}
+
+/// Parses `text` as `client` reads it: JSON, or JSON with comments and trailing commas.
+pub fn parse(text: &str, client: ClientKind) -> Result<Value, String> {
+    if client.jsonc() {
+        let options = jsonc_parser::ParseOptions {
+            allow_comments: true,
+            allow_trailing_commas: true,
+            allow_loose_object_property_names: false,
+            allow_missing_commas: false,
+            allow_single_quoted_strings: false,
+            allow_hexadecimal_numbers: false,
+            ..jsonc_parser::ParseOptions::default()
+        };
+        jsonc_parser::parse_to_serde_value::<Value>(text, &options)
+            .map_err(|e| format!("not valid JSON with comments: {}", e.kind()))
+    } else {
+        serde_json::from_str(text)
+            .map_err(|e| format!("not valid JSON (line {}, column {})", e.line(), e.column()))
+    }
+}
+
+/// RFC 6901: `~` as `~0`, `/` as `~1`.
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    server: Option<&'a str>,
+    out: &'a mut Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    fn add(
+        &mut self,
+        pointer: String,
+        rule: &'static str,
+        severity: Severity,
+        message: String,
+        fix: &str,
+    ) {
+        self.out.push(Finding {
+            file: self.file.to_owned(),
+            server: self.server.map(str::to_owned),
+            pointer,
+            rule,
+            severity,
+            message,
+            fix: fix.to_owned(),
+        });
+    }
+}
+
+fn check_file(
+    path: &Path,
+    client: ClientKind,
+    value: &Value,
+    out: &mut Vec<Finding>,
+) -> Result<(), String> {
+    let Some(root) = value.as_object() else {
+        return Err("the top level is not an object".into());
+    };
+    let key = client.servers_key();
+    let Some(servers) = root.get(key) else {
+        return Err(format!("no `{key}` object: not a shape this client reads"));
+    };
+    let Some(servers) = servers.as_object() else {
+        return Err(format!("`{key}` is not an object"));
+    };
+    let before = out.len();
+    for (name, entry) in servers {
+        let base = format!("/{key}/{}", escape(name));
+        let mut ctx = Ctx {
+            file: path,
+            server: Some(name),
+            out,
+        };
+        check_server(&mut ctx, &base, entry);
+    }
+    // VS Code's prompted inputs: a `password: true` input is the right place for a secret; a
+    // default value is not.
+    if let Some(inputs) = root.get("inputs").and_then(Value::as_array) {
+        for (i, input) in inputs.iter().enumerate() {
+            if let Some(default) = input.get("default").and_then(Value::as_str) {
+                let mut ctx = Ctx {
+                    file: path,
+                    server: None,
+                    out,
+                };
+                check_literal(&mut ctx, format!("/inputs/{i}/default"), "default", default);
+            }
+        }
+    }
+    let holds_secret = out[before..]
+        .iter()
+        .any(|f| f.rule.starts_with("secret.") || f.rule == "url.credentials");
+    if holds_secret {
+        file_exposure(path, out);
+    }
+    Ok(())
+}
+
+fn check_server(ctx: &mut Ctx<'_>, base: &str, entry: &Value) {
+    let Some(entry) = entry.as_object() else {
+        return;
+    };
+    if let Some(env) = entry.get("env").and_then(Value::as_object) {
+        for (k, v) in env {
+            if let Some(v) = v.as_str() {
+                check_literal(ctx, format!("{base}/env/{}", escape(k)), k, v);
+            }
+        }
+        stdio_scopes(ctx, base, entry, env);
+    }
+    if let Some(headers) = entry.get("headers").and_then(Value::as_object) {
+        for (k, v) in headers {
+            if let Some(v) = v.as_str() {
+                let pointer = format!("{base}/headers/{}", escape(k));
+                if k.eq_ignore_ascii_case("authorization") && !is_reference_only(v) {
+                    let (scheme, rest) = v.split_once(' ').unwrap_or(("", v));
+                    ctx.add(
+                        pointer,
+                        "secret.literal",
+                        Severity::Error,
+                        format!(
+                            "a literal {} credential in the Authorization header ({} characters)",
+                            if scheme.is_empty() { "" } else { scheme },
+                            rest.len()
+                        ),
+                        "reference it instead (\"Bearer ${env:TOKEN}\" or an input), or let the client \
+                         obtain tokens by OAuth",
+                    );
+                } else {
+                    check_literal(ctx, pointer, k, v);
+                }
+            }
+        }
+    }
+    let args: Vec<&str> = entry
+        .get("args")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for (i, arg) in args.iter().enumerate() {
+        let pointer = format!("{base}/args/{i}");
+        // `--api-key=VALUE` / `--token VALUE`: the name is the flag.
+        let (name, value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with('-') => (flag.trim_start_matches('-'), value),
+            _ => {
+                let prev = i
+                    .checked_sub(1)
+                    .and_then(|p| args.get(p))
+                    .filter(|p| p.starts_with('-'))
+                    .map(|p| p.trim_start_matches('-'))
+                    .unwrap_or("");
+                (prev, *arg)
+            }
+        };
+        check_literal(ctx, pointer.clone(), name, value);
+        if arg.starts_with("--dangerously") {
+            ctx.add(
+                pointer,
+                "args.dangerous_flag",
+                Severity::Warning,
+                format!("the flag `{}` turns a safety check off", flag_name(arg)),
+                "remove it unless you have read what it turns off",
+            );
+        }
+    }
+    if let Some(command) = entry.get("command").and_then(Value::as_str) {
+        unpinned_runner(ctx, base, command, &args);
+    }
+    if let Some(url) = entry
+        .get("url")
+        .or_else(|| entry.get("serverUrl"))
+        .and_then(Value::as_str)
+    {
+        let key = if entry.contains_key("url") {
+            "url"
+        } else {
+            "serverUrl"
+        };
+        check_url(ctx, format!("{base}/{key}"), url);
+    }
+}
+
+fn flag_name(arg: &str) -> String {
+    arg.split('=')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(64)
+        .collect()
+}
+
+/// Compiles one of the constant patterns below (each is compiled by a unit test; one that did
+/// not compile would match nothing rather than panic).
+fn compiled(pattern: &str) -> Regex {
+    Regex::new(pattern)
+        .or_else(|_| Regex::new(r"[^\s\S]"))
+        .unwrap_or_else(|_| unreachable!("a constant pattern"))
+}
+
+/// A reference each client expands: `${VAR}`, `${env:VAR}`, `${input:id}`, `${VAR:-default}`.
+static REFERENCE: LazyLock<Regex> =
+    LazyLock::new(|| compiled(r"\$\{(?:env:|input:)?([A-Za-z_][A-Za-z0-9_.\-]*)(?::-([^}]*))?\}"));
+
+/// A bare `$VAR` (not `${...}`), which no MCP client expands.
+static BARE: LazyLock<Regex> = LazyLock::new(|| compiled(r"\$[A-Za-z_][A-Za-z0-9_]*"));
+
+fn is_reference_only(value: &str) -> bool {
+    let rest = REFERENCE.replace_all(value, "");
+    let rest = rest.trim();
+    rest.is_empty()
+        || rest.split_whitespace().all(|w| {
+            matches!(
+                w.to_ascii_lowercase().as_str(),
+                "bearer" | "basic" | "token"
+            )
+        })
+}
+
+/// Known token formats: (kind, pattern).
+static KNOWN: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    [
+        (
+            "GitHub token",
+            r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b",
+        ),
+        (
+            "GitHub fine-grained token",
+            r"\bgithub_pat_[A-Za-z0-9_]{60,}\b",
+        ),
+        ("GitLab token", r"\bglpat-[A-Za-z0-9_\-]{20,}\b"),
+        ("Slack token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}\b"),
+        ("AWS access key id", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+        ("Google API key", r"\bAIza[A-Za-z0-9_\-]{35}\b"),
+        ("Anthropic API key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
+        (
+            "OpenAI API key",
+            r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}",
+        ),
+        (
+            "Stripe key",
+            r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
+        ),
+        (
+            "JSON Web Token",
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        ),
+        ("private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    ]
+    .into_iter()
+    .map(|(k, p)| (k, compiled(p)))
+    .collect()
+});
+
+/// Names that say their value is a secret.
+static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    compiled(
+        r"(?i)(token|secret|passw(or)?d|api[_\-]?key|apikey|auth|credential|private[_\-]?key|access[_\-]?key|session)",
+    )
+});
+
+/// Names that look secret but are not (`AUTH_URL`, `TOKEN_FILE`, …).
+static NOT_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    compiled(
+        r"(?i)(url|uri|endpoint|host|file|path|dir|issuer|audience|scope|type|method|header|mode|ttl|expires|name)$",
+    )
+});
+
+/// Shannon entropy in bits per character.
+fn entropy(s: &str) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    for c in s.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let n = s.chars().count() as f64;
+    counts
+        .values()
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// A package or image reference (`@scope/pkg@1.2.3`, `ghcr.io/org/img:1.4`), not a key:
+/// base64 has `/` but never `.`, `@` or `:`.
+fn package_reference(s: &str) -> bool {
+    s.contains('/') && s.contains(['.', '@', ':'])
+}
+
+/// Whether `s` looks like a generated credential: long, one token, mixed classes, high
+/// entropy.
+fn high_entropy(s: &str) -> bool {
+    let s = s.trim();
+    s.len() >= 24
+        && !s.contains(char::is_whitespace)
+        && !s.contains("://")
+        && !s.starts_with('/')
+        && !package_reference(s)
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+        && entropy(s) >= 4.0
+}
+
+/// What kind of secret `value` holds, if any (`name` is the key or flag it is given under).
+fn secret_kind(name: &str, value: &str) -> Option<&'static str> {
+    if let Some((kind, _)) = KNOWN.iter().find(|(_, re)| re.is_match(value)) {
+        return Some(kind);
+    }
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if SECRET_NAME.is_match(name) && !NOT_SECRET_NAME.is_match(name) {
+        let lower = value.to_ascii_lowercase();
+        let placeholder = matches!(
+            lower.as_str(),
+            "true" | "false" | "none" | "null" | "changeme"
+        ) || value.len() < 8
+            || lower.starts_with('<')
+            || lower.contains("your")
+            || lower.contains("xxx");
+        if !placeholder {
+            return Some("secret-named value");
+        }
+    }
+    high_entropy(value).then_some("high-entropy value")
+}
+
+/// A string value: references are fine (a default is checked like a literal), bare `$VAR`
+/// is not expanded, literal secrets are findings.
+fn check_literal(ctx: &mut Ctx<'_>, pointer: String, name: &str, value: &str) {
+    for caps in REFERENCE.captures_iter(value) {
+        if let Some(default) = caps.get(2)
+            && let Some(kind) = secret_kind(name, default.as_str())
+        {
+            ctx.add(
+                pointer.clone(),
+                "secret.in_default",
+                Severity::Error,
+                format!(
+                    "a {kind} ({} characters) as the default of a reference",
+                    default.as_str().len()
+                ),
+                "drop the default: a reference that falls back to a literal secret still commits it",
+            );
+        }
+    }
+    let literal = REFERENCE.replace_all(value, "");
+    if let Some(bare) = BARE.find(&literal) {
+        ctx.add(
+            pointer.clone(),
+            "reference.unexpanded",
+            Severity::Warning,
+            format!(
+                "`{}` is passed as is: MCP clients expand `${{VAR}}`, not `$VAR`",
+                bare.as_str()
+            ),
+            "write it as ${VAR} (VS Code: ${env:VAR})",
+        );
+    }
+    if let Some(kind) = secret_kind(name, &literal) {
+        let severity = if kind == "high-entropy value" {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        ctx.add(
+            pointer,
+            "secret.literal",
+            severity,
+            format!("a literal {kind} ({} characters)", literal.trim().len()),
+            "move it to the environment or a secret store and reference it as ${VAR} \
+             (VS Code: ${env:VAR} or a password input, ${input:id})",
+        );
+    }
+}
+
+/// Token-like query parameter names.
+const TOKEN_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "auth",
+    "password",
+    "client_secret",
+];
+
+fn check_url(ctx: &mut Ctx<'_>, pointer: String, raw: &str) {
+    if REFERENCE.is_match(raw) && url::Url::parse(raw).is_err() {
+        return;
+    }
+    let Ok(url) = url::Url::parse(raw) else {
+        ctx.add(
+            pointer,
+            "url.invalid",
+            Severity::Warning,
+            "the URL does not parse".into(),
+            "write an absolute http(s) URL",
+        );
+        return;
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        ctx.add(
+            pointer.clone(),
+            "url.credentials",
+            Severity::Error,
+            "credentials in the URL's user information".into(),
+            "remove them from the URL; let the client authenticate by OAuth, or reference a header",
+        );
+    }
+    for (k, v) in url.query_pairs() {
+        if TOKEN_PARAMS.iter().any(|t| k.eq_ignore_ascii_case(t)) && !REFERENCE.is_match(&v) {
+            ctx.add(
+                pointer.clone(),
+                "url.credentials",
+                Severity::Error,
+                format!(
+                    "a credential in the query parameter `{}` ({} characters)",
+                    k.chars().take(32).collect::<String>(),
+                    v.len()
+                ),
+                "remove it from the URL: query strings end up in logs and history",
+            );
+        }
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        ctx.add(
+            pointer,
+            "url.plain_http",
+            Severity::Error,
+            "plain http to a host that is not loopback: tokens and results travel in clear".into(),
+            "use https",
+        );
+    }
+}
+
+/// `npx -y pkg`, `uvx pkg`, `pipx run pkg`, `docker run image[:latest]` without a pinned
+/// version.
+fn unpinned_runner(ctx: &mut Ctx<'_>, base: &str, command: &str, args: &[&str]) {
+    let program = Path::new(command)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(command);
+    let skip_flags = |from: usize| {
+        args.iter()
+            .enumerate()
+            .skip(from)
+            .find(|(_, a)| !a.starts_with('-'))
+    };
+    let (index, package, pinned) = match program {
+        "npx" | "bunx" | "pnpx" => match skip_flags(0) {
+            Some((i, pkg)) => {
+                // `@scope/name@1.2.3` or `name@1.2.3`; a bare name or `@latest` is not pinned.
+                let version = pkg.trim_start_matches('@').split_once('@').map(|(_, v)| v);
+                (
+                    i,
+                    *pkg,
+                    version.is_some_and(|v| v != "latest" && !v.is_empty()),
+                )
+            }
+            None => return,
+        },
+        "uvx" => match skip_flags(0) {
+            Some((i, pkg)) => (i, *pkg, pkg.contains("==") || pkg.contains('@')),
+            None => return,
+        },
+        "pipx" => match args.iter().position(|a| *a == "run") {
+            Some(run) => match skip_flags(run + 1) {
+                Some((i, pkg)) => (i, *pkg, pkg.contains("==")),
+                None => return,
+            },
+            None => return,
+        },
+        "docker" | "podman" => match args.iter().position(|a| *a == "run") {
+            Some(run) => {
+                // The image: the first argument after `run` that is not an option or an
+                // option's value (values of `-e`, `-v`, `--name`, … are skipped).
+                let mut i = run + 1;
+                let mut image = None;
+                while let Some(a) = args.get(i) {
+                    if a.starts_with('-') {
+                        let takes_value = !a.contains('=')
+                            && matches!(
+                                *a,
+                                "-e" | "--env"
+                                    | "-v"
+                                    | "--volume"
+                                    | "--name"
+                                    | "-p"
+                                    | "--publish"
+                                    | "--network"
+                                    | "-w"
+                                    | "--workdir"
+                                    | "-u"
+                                    | "--user"
+                                    | "--env-file"
+                                    | "--mount"
+                                    | "--entrypoint"
+                            );
+                        i += if takes_value { 2 } else { 1 };
+                        continue;
+                    }
+                    image = Some((i, *a));
+                    break;
+                }
+                match image {
+                    Some((i, img)) => {
+                        let name = img.rsplit('/').next().unwrap_or(img);
+                        let pinned = img.contains("@sha256:")
+                            || name.split_once(':').is_some_and(|(_, tag)| tag != "latest");
+                        (i, img, pinned)
+                    }
+                    None => return,
+                }
+            }
+            None => return,
+        },
+        _ => return,
+    };
+    if !pinned {
+        ctx.add(
+            format!("{base}/args/{index}"),
+            "runner.unpinned",
+            Severity::Warning,
+            format!(
+                "`{program}` runs `{}` without a pinned version: whatever is published next runs \
+                 with your credentials",
+                package.chars().take(80).collect::<String>()
+            ),
+            "pin a version (npx pkg@1.2.3, uvx pkg==1.2.3, docker image:1.2.3 or @sha256:…)",
+        );
+    }
+}
+
+/// A stdio entry that starts an mcp-secure server (it sets one of its `MCP_*` variables)
+/// without naming the local caller's scopes.
+fn stdio_scopes(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    entry: &serde_json::Map<String, Value>,
+    env: &serde_json::Map<String, Value>,
+) {
+    if !entry.contains_key("command") || env.contains_key("MCP_STDIO_SCOPES") {
+        return;
+    }
+    let ours = crate::config::variables();
+    let is_ours = env
+        .keys()
+        .filter(|k| k.starts_with("MCP_") && *k != "MCP_STDIO_SCOPES")
+        .any(|k| ours.iter().any(|v| v.name == *k));
+    if is_ours {
+        ctx.add(
+            format!("{base}/env"),
+            "stdio.scopes",
+            Severity::Warning,
+            "an mcp-secure server over stdio without MCP_STDIO_SCOPES: the local caller holds \
+             every scope the server declares"
+                .into(),
+            "set MCP_STDIO_SCOPES to the scopes this client needs",
+        );
+    }
+}
+
+/// A file holding a secret: readable by group or others, or tracked by git.
+fn file_exposure(path: &Path, out: &mut Vec<Finding>) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o044 != 0
+        {
+            out.push(Finding {
+                file: path.to_owned(),
+                server: None,
+                pointer: String::new(),
+                rule: "file.permissions",
+                severity: Severity::Warning,
+                message: format!(
+                    "holds a secret and is readable by {} (mode {:o})",
+                    if meta.permissions().mode() & 0o004 != 0 {
+                        "everyone"
+                    } else {
+                        "its group"
+                    },
+                    meta.permissions().mode() & 0o777
+                ),
+                fix: "chmod 600 it, and move the secret out".into(),
+            });
+        }
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let tracked = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["ls-files", "--error-unmatch", "--"])
+        .arg(name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if tracked {
+        out.push(Finding {
+            file: path.to_owned(),
+            server: None,
+            pointer: String::new(),
+            rule: "file.tracked",
+            severity: Severity::Error,
+            message: "holds a secret and is tracked by git: it is in the repository's history"
+                .into(),
+            fix: "move the secret out, rotate it (history keeps the old value), and keep the file \
+                  free of secrets"
+                .into(),
+        });
+    }
+}
+
+/// The report as text, one finding per line.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    for f in &report.files {
+        if let Some(why) = &f.unreadable {
+            out.push_str(&format!("{}: unreadable: {why}\n", f.path.display()));
+        }
+    }
+    for f in &report.findings {
+        let severity = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let server = f
+            .server
+            .as_deref()
+            .map(|s| format!(" [{}]", s.escape_default()))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{}:{}{server} {severity} {}: {}\n    fix: {}\n",
+            f.file.display(),
+            if f.pointer.is_empty() { "" } else { &f.pointer },
+            f.rule,
+            f.message,
+            f.fix
+        ));
+    }
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    out.push_str(&format!(
+        "{} file(s), {} finding(s), {errors} error(s)\n",
+        report.files.len(),
+        report.findings.len()
+    ));
+    out
+}
+
+/// The report as JSON: `{"findings": [...], "files": [...]}`.
+pub fn render_json(report: &Report) -> Value {
+    serde_json::to_value(report).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_fine_and_defaults_are_checked() {
+        assert!(is_reference_only("${env:GITHUB_TOKEN}"));
+        assert!(is_reference_only("Bearer ${input:token}"));
+        assert!(!is_reference_only("Bearer abc"));
+        assert_eq!(
+            secret_kind("GITHUB_TOKEN", "${GITHUB_TOKEN}"),
+            Some("secret-named value")
+        );
+        // check_literal strips references before judging.
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            file: Path::new("x/.mcp.json"),
+            server: Some("s"),
+            out: &mut out,
+        };
+        check_literal(&mut ctx, "/p".into(), "GITHUB_TOKEN", "${GITHUB_TOKEN}");
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        for (kind, pattern) in [
+            REFERENCE.as_str(),
+            BARE.as_str(),
+            SECRET_NAME.as_str(),
+            NOT_SECRET_NAME.as_str(),
+        ]
+        .into_iter()
+        .map(|p| ("", p))
+        .chain(KNOWN.iter().map(|(k, re)| (*k, re.as_str())))
+        {
+            assert_ne!(pattern, r"[^\s\S]", "{kind}");
+        }
+    }
+
+    #[test]
+    fn entropy_tells_keys_from_words() {
+        assert!(high_entropy("q8Zr2LkP0vX7mN4tB1sY9wE3"));
+        assert!(!high_entropy("this-is-a-fine-name-for-a-thing"));
+        assert!(!high_entropy("/usr/local/share/some/long/path1"));
+    }
+}

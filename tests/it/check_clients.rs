@@ -1,0 +1,354 @@
+//! `mcp-secure check-clients` against a corpus of client configurations (`tests/clients/`):
+//! every format, clean files with every reference syntax, dirty files with every rule, and
+//! files no client would read. Each finding is asserted by file, pointer and rule, and no
+//! secret value appears in any output format.
+
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use serde_json::Value;
+
+const CLI: &str = env!("CARGO_BIN_EXE_mcp-secure-cli");
+
+fn corpus(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("clients")
+        .join(dir)
+}
+
+/// Copies a corpus directory into a fresh temporary directory (outside git), with `mode`.
+fn copy_out(dir: &str, mode: u32) -> PathBuf {
+    let to = std::env::temp_dir().join(format!(
+        "mcp-secure-clients-{}-{dir}-{mode:o}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&to);
+    copy_tree(&corpus(dir), &to, mode);
+    to
+}
+
+fn copy_tree(from: &Path, to: &Path, mode: u32) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target, mode);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+        }
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = Command::new(CLI)
+        .arg("check-clients")
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// (file relative to the scanned root, pointer, rule) of every finding.
+fn findings(json: &Value, root: &Path) -> BTreeSet<(String, String, String)> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = Path::new(f["file"].as_str().unwrap());
+            let rel = file.strip_prefix(root).unwrap_or(file);
+            (
+                rel.display().to_string(),
+                f["pointer"].as_str().unwrap().to_owned(),
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every literal secret of the dirty corpus.
+const SECRETS: &[&str] = &[
+    "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+    "ghp_ZYXWVUTSRQzyxwvutsrq9876543210123456",
+    "notes-secret-value-42",
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl",
+    "AKIAIOSFODNN7EXAMPLE",
+    "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv0123",
+    "sk-proj-Q2x8Lm4Zr7Tp1Vb6Nc3Hs9Kd",
+    "hunter2hunter2",
+    "rk_live_51HxAbCdEfGh0123456789",
+    "xoxb-000000000000-FAKEFAKEFAKEfake",
+    "8f14e45fceea167a5a36dedd4bea2543",
+    "dXNlcjpwYXNzd29yZA==",
+    "q8Zr2LkP0vX7mN4tB1sY9wE3aF6gH",
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+    "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW",
+];
+
+fn assert_no_secret(output: &str) {
+    for secret in SECRETS {
+        // Neither the value nor a recognisable piece of it.
+        let piece = &secret[..secret.len().min(12)];
+        assert!(
+            !output.contains(secret) && !output.contains(piece),
+            "a secret ({piece}…) in the output:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn clean_configurations_of_every_client_have_no_findings() {
+    let root = copy_out("clean", 0o600);
+    let r = run(&[root.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(findings(&json, &root), BTreeSet::new(), "{}", r.stdout);
+    let clients: BTreeSet<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        clients,
+        BTreeSet::from([
+            "claude_code",
+            "claude_desktop",
+            "cursor",
+            "vs_code",
+            "windsurf"
+        ])
+    );
+}
+
+#[test]
+fn every_rule_is_found_at_its_pointer_and_no_secret_is_printed() {
+    let root = copy_out("dirty", 0o600);
+    let r = run(&[root.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    let got = findings(&json, &root);
+    let expected: BTreeSet<(String, String, String)> = [
+        (".mcp.json", "/mcpServers/github/args/1", "runner.unpinned"),
+        (
+            ".mcp.json",
+            "/mcpServers/github/env/GITHUB_PERSONAL_ACCESS_TOKEN",
+            "secret.literal",
+        ),
+        (
+            ".mcp.json",
+            "/mcpServers/github/env/FALLBACK",
+            "secret.in_default",
+        ),
+        (
+            ".mcp.json",
+            "/mcpServers/github/env/SHELL_STYLE",
+            "reference.unexpanded",
+        ),
+        (".mcp.json", "/mcpServers/notes/url", "url.credentials"),
+        (".mcp.json", "/mcpServers/notes/url", "url.plain_http"),
+        (
+            ".mcp.json",
+            "/mcpServers/notes/headers/Authorization",
+            "secret.literal",
+        ),
+        (".mcp.json", "/mcpServers/aws/args/0", "runner.unpinned"),
+        (".mcp.json", "/mcpServers/aws/args/1", "args.dangerous_flag"),
+        (
+            ".mcp.json",
+            "/mcpServers/aws/env/AWS_ACCESS_KEY_ID",
+            "secret.literal",
+        ),
+        (".mcp.json", "/mcpServers/local/env", "stdio.scopes"),
+        (".vscode/mcp.json", "/inputs/0/default", "secret.literal"),
+        (
+            ".vscode/mcp.json",
+            "/servers/openai/args/5",
+            "runner.unpinned",
+        ),
+        (
+            ".vscode/mcp.json",
+            "/servers/openai/env/OPENAI_API_KEY",
+            "secret.literal",
+        ),
+        (
+            ".vscode/mcp.json",
+            "/servers/payments/url",
+            "url.credentials",
+        ),
+        (
+            ".vscode/mcp.json",
+            "/servers/payments/headers/X-Api-Key",
+            "secret.literal",
+        ),
+        (
+            ".cursor/mcp.json",
+            "/mcpServers/slack/args/1",
+            "runner.unpinned",
+        ),
+        (
+            ".cursor/mcp.json",
+            "/mcpServers/slack/args/3",
+            "secret.literal",
+        ),
+        (
+            ".cursor/mcp.json",
+            "/mcpServers/slack/env/SLACK_SIGNING_SECRET",
+            "secret.literal",
+        ),
+        (
+            "claude_desktop_config.json",
+            "/mcpServers/internal/headers/Authorization",
+            "secret.literal",
+        ),
+        (
+            "claude_desktop_config.json",
+            "/mcpServers/signer/args/0",
+            "secret.literal",
+        ),
+        (
+            "claude_desktop_config.json",
+            "/mcpServers/signer/env/SIGNING_KEY",
+            "secret.literal",
+        ),
+        (
+            "mcp_config.json",
+            "/mcpServers/remote/serverUrl",
+            "url.credentials",
+        ),
+        (
+            "mcp_config.json",
+            "/mcpServers/remote/serverUrl",
+            "url.plain_http",
+        ),
+    ]
+    .into_iter()
+    .map(|(f, p, r)| (f.to_owned(), p.to_owned(), r.to_owned()))
+    .collect();
+    let missing: Vec<_> = expected.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    // Every finding says how to fix it; the server is named where there is one.
+    for f in json["findings"].as_array().unwrap() {
+        assert!(!f["fix"].as_str().unwrap().is_empty());
+        assert!(["error", "warning"].contains(&f["severity"].as_str().unwrap()));
+    }
+    assert_no_secret(&r.stdout);
+    assert_no_secret(&r.stderr);
+    let text = run(&[root.to_str().unwrap()]);
+    assert_eq!(text.code, 1);
+    assert!(text.stdout.contains("secret.literal") && text.stdout.contains("fix:"));
+    assert_no_secret(&text.stdout);
+    assert_no_secret(&text.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_holding_a_secret_readable_by_others_or_tracked_by_git_is_a_finding() {
+    let root = copy_out("dirty", 0o644);
+    // A git work tree in which one of the files is tracked.
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let have_git = git(&["init", "-q"])
+        && git(&["add", ".cursor/mcp.json"])
+        && git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "x",
+        ]);
+    let r = run(&[root.to_str().unwrap(), "--format", "json"]);
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    let got = findings(&json, &root);
+    for file in [".mcp.json", ".cursor/mcp.json", "mcp_config.json"] {
+        assert!(
+            got.contains(&(file.into(), String::new(), "file.permissions".into())),
+            "{file}: {got:#?}"
+        );
+    }
+    if have_git {
+        let tracked: Vec<_> = got.iter().filter(|f| f.2 == "file.tracked").collect();
+        assert_eq!(
+            tracked,
+            vec![&(
+                ".cursor/mcp.json".to_owned(),
+                String::new(),
+                "file.tracked".to_owned()
+            )]
+        );
+    }
+    assert_no_secret(&r.stdout);
+}
+
+#[test]
+fn files_no_client_would_read_exit_2_and_say_why() {
+    let root = corpus("unreadable");
+    let r = run(&[root.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("not valid JSON"), "{}", r.stdout);
+    assert!(r.stdout.contains("no `mcpServers` object"), "{}", r.stdout);
+    // A file named directly that is not a client configuration.
+    let r = run(&[Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("Cargo.toml")
+        .to_str()
+        .unwrap()]);
+    assert_eq!(r.code, 2);
+    let r = run(&["--format", "yaml"]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn the_search_skips_vendored_trees_and_symbolic_links() {
+    let root = copy_out("dirty", 0o600);
+    let vendored = root.join("node_modules/pkg");
+    std::fs::create_dir_all(&vendored).unwrap();
+    std::fs::copy(root.join(".mcp.json"), vendored.join(".mcp.json")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(corpus("dirty"), root.join("linked")).unwrap();
+    let r = run(&[root.to_str().unwrap(), "--format", "json"]);
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    let files: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 5, "{files:#?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.contains("node_modules") && !f.contains("linked"))
+    );
+}
