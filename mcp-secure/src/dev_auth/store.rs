@@ -324,7 +324,7 @@ mod tests {
         let mut used = ClientLifetime::new();
         used.last_used = Some(Instant::now());
         store.clients.insert("used".into(), client(Some(used)));
-        for i in 0..MAX_ENTRIES - 2 {
+        for i in 0..MAX_ENTRIES - 3 {
             store
                 .clients
                 .insert(format!("unused-{i}"), client(Some(ClientLifetime::new())));
