@@ -19,10 +19,11 @@ fn corpus(dir: &str) -> PathBuf {
         .join(dir)
 }
 
-/// Copies a corpus directory into a fresh temporary directory (outside git), with `mode`.
-fn copy_out(dir: &str, mode: u32) -> PathBuf {
+/// Copies a corpus directory into a fresh temporary directory of this test's own (outside
+/// git), with `mode`.
+fn copy_out(dir: &str, mode: u32, test: &str) -> PathBuf {
     let to = std::env::temp_dir().join(format!(
-        "mcp-secure-clients-{}-{dir}-{mode:o}",
+        "mcp-secure-clients-{}-{test}-{dir}-{mode:o}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&to);
@@ -117,7 +118,7 @@ fn assert_no_secret(output: &str) {
 
 #[test]
 fn clean_configurations_of_every_client_have_no_findings() {
-    let root = copy_out("clean", 0o600);
+    let root = copy_out("clean", 0o600, "clean");
     let r = run(&[root.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let json: Value = serde_json::from_str(&r.stdout).unwrap();
@@ -142,7 +143,7 @@ fn clean_configurations_of_every_client_have_no_findings() {
 
 #[test]
 fn every_rule_is_found_at_its_pointer_and_no_secret_is_printed() {
-    let root = copy_out("dirty", 0o600);
+    let root = copy_out("dirty", 0o600, "rules");
     let r = run(&[root.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let json: Value = serde_json::from_str(&r.stdout).unwrap();
@@ -267,7 +268,7 @@ fn every_rule_is_found_at_its_pointer_and_no_secret_is_printed() {
 #[cfg(unix)]
 #[test]
 fn a_file_holding_a_secret_readable_by_others_or_tracked_by_git_is_a_finding() {
-    let root = copy_out("dirty", 0o644);
+    let root = copy_out("dirty", 0o644, "exposure");
     // A git work tree in which one of the files is tracked.
     let git = |args: &[&str]| {
         Command::new("git")
@@ -331,7 +332,7 @@ fn files_no_client_would_read_exit_2_and_say_why() {
 
 #[test]
 fn the_search_skips_vendored_trees_and_symbolic_links() {
-    let root = copy_out("dirty", 0o600);
+    let root = copy_out("dirty", 0o600, "search");
     let vendored = root.join("node_modules/pkg");
     std::fs::create_dir_all(&vendored).unwrap();
     std::fs::copy(root.join(".mcp.json"), vendored.join(".mcp.json")).unwrap();
@@ -350,5 +351,114 @@ fn the_search_skips_vendored_trees_and_symbolic_links() {
         files
             .iter()
             .all(|f| !f.contains("node_modules") && !f.contains("linked"))
+    );
+}
+
+/// Microsoft's SARIF validator from `tests/node` (`npm ci --prefix tests/node`), if installed.
+fn sarif_validator() -> Option<(PathBuf, PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("node/node_modules/@microsoft/sarif-multitool-linux");
+    let tool = dir.join("Sarif.Multitool");
+    let schema = dir.join("sarif-2.1.0.json");
+    if tool.is_file() && schema.is_file() {
+        return Some((tool, schema));
+    }
+    assert!(
+        std::env::var_os("MCP_SECURE_REQUIRE_CLIENTS").is_none(),
+        "MCP_SECURE_REQUIRE_CLIENTS is set but the SARIF validator is not installed \
+         (npm ci --prefix tests/node)"
+    );
+    eprintln!("skipped: the SARIF validator is not installed (npm ci --prefix tests/node)");
+    None
+}
+
+#[test]
+fn the_sarif_output_passes_the_sarif_validator_and_its_github_rules() {
+    let Some((tool, schema)) = sarif_validator() else {
+        return;
+    };
+    let root = copy_out("dirty", 0o600, "sarif");
+    let out = Command::new(CLI)
+        .current_dir(&root)
+        .args(["check-clients", ".", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let sarif = String::from_utf8(out.stdout).unwrap();
+    assert_no_secret(&sarif);
+    let log: Value = serde_json::from_str(&sarif).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 24, "{sarif}");
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"], "{r}");
+    }
+    // Locations are relative to the working directory, with the value's line.
+    let slack = results
+        .iter()
+        .find(|r| {
+            r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+                == "/mcpServers/slack/env/SLACK_SIGNING_SECRET"
+        })
+        .unwrap();
+    let location = &slack["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], ".cursor/mcp.json");
+    assert_eq!(location["region"]["startLine"], 6);
+
+    let file = root.join("report.sarif");
+    std::fs::write(&file, &sarif).unwrap();
+    let checked = root.join("validation.sarif");
+    let run = Command::new(&tool)
+        .arg("validate")
+        .arg(&file)
+        .arg("--json-schema")
+        .arg(&schema)
+        .args([
+            "--rule-kind",
+            "Sarif;Gh",
+            "--log",
+            "ForceOverwrite",
+            "--output",
+        ])
+        .arg(&checked)
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{console}");
+    let verdict: Value = serde_json::from_str(&std::fs::read_to_string(&checked).unwrap()).unwrap();
+    let problems: Vec<String> = verdict["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["level"] == "error")
+        .map(|r| format!("{} {}", r["ruleId"], r["message"]))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}\n{console}");
+    // The validator did look: a broken log is refused by the same command.
+    std::fs::write(
+        &file,
+        r#"{"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]}"#,
+    )
+    .unwrap();
+    Command::new(&tool)
+        .arg("validate")
+        .arg(&file)
+        .arg("--json-schema")
+        .arg(&schema)
+        .args(["--log", "ForceOverwrite", "--output"])
+        .arg(&checked)
+        .output()
+        .unwrap();
+    let verdict: Value = serde_json::from_str(&std::fs::read_to_string(&checked).unwrap()).unwrap();
+    assert!(
+        verdict["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["level"] == "error"),
+        "the validator accepted a log without a tool name"
     );
 }

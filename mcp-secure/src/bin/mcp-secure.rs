@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
-//! mcp-secure check-clients [PATH...] [--format text|json]
+//! mcp-secure check-clients [PATH...] [--format text|json|sarif]
 //! mcp-secure env
 //! ```
 //!
@@ -19,7 +19,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 use mcp_secure::{check, config::SecureConfig};
 
 const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
-       mcp-secure check-clients [PATH...] [--format text|json]
+       mcp-secure check-clients [PATH...] [--format text|json|sarif]
        mcp-secure env      (every environment variable the configuration reads, as Markdown)
 
   --config FILE   a JSON or TOML configuration file (default: $MCP_CONFIG, else none)
@@ -35,15 +35,14 @@ per-user client configurations that exist. Exit 0 clean, 1 error findings, 2 unr
 fn check_clients(args: &[String]) -> ExitCode {
     use mcp_secure::check::clients;
     let mut paths = Vec::new();
-    let mut json = false;
+    let mut format = "text";
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--format" => match it.next().map(String::as_str) {
-                Some("json") => json = true,
-                Some("text") => json = false,
+                Some(f @ ("json" | "text" | "sarif")) => format = f,
                 _ => {
-                    eprintln!("mcp-secure: --format takes text or json\n{USAGE}");
+                    eprintln!("mcp-secure: --format takes text, json or sarif\n{USAGE}");
                     return ExitCode::from(2);
                 }
             },
@@ -76,10 +75,13 @@ fn check_clients(args: &[String]) -> ExitCode {
         }
     }
     let report = clients::scan(&files);
-    let text = if json {
-        format!("{}\n", clients::render_json(&report))
-    } else {
-        clients::render(&report)
+    let text = match format {
+        "json" => format!("{}\n", clients::render_json(&report)),
+        "sarif" => {
+            let base = std::env::current_dir().unwrap_or_default();
+            format!("{}\n", clients::render_sarif(&report, &base))
+        }
+        _ => clients::render(&report),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::from(report.exit_code())

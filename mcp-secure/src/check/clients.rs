@@ -904,6 +904,158 @@ pub fn render_json(report: &Report) -> Value {
     serde_json::to_value(report).unwrap_or(Value::Null)
 }
 
+/// What each rule looks for, for SARIF's rule list.
+const RULES: &[(&str, &str, &str)] = &[
+    (
+        "secret.literal",
+        "A literal secret in a client configuration",
+        "Move the secret to the environment or a secret store and reference it (${VAR}; VS Code: ${env:VAR} or a password input, ${input:id}); rotate it if the file was ever shared.",
+    ),
+    (
+        "secret.in_default",
+        "A literal secret as the default of a reference",
+        "Drop the default: ${VAR:-secret} still writes the secret into the file.",
+    ),
+    (
+        "reference.unexpanded",
+        "A bare $VAR that MCP clients do not expand",
+        "Write ${VAR} (VS Code: ${env:VAR}); a bare $VAR reaches the server as those characters.",
+    ),
+    (
+        "url.credentials",
+        "Credentials in a server URL",
+        "Remove user information and token parameters from the URL; let the client authenticate by OAuth or send a referenced header.",
+    ),
+    (
+        "url.plain_http",
+        "Plain HTTP to a host that is not loopback",
+        "Use https: tokens and tool results would otherwise travel in clear.",
+    ),
+    (
+        "url.invalid",
+        "A server URL that does not parse",
+        "Write an absolute http(s) URL.",
+    ),
+    (
+        "runner.unpinned",
+        "A package runner without a pinned version",
+        "Pin a version (npx pkg@1.2.3, uvx pkg==1.2.3, docker image:1.2.3 or @sha256:...): whatever is published next would run with your credentials.",
+    ),
+    (
+        "args.dangerous_flag",
+        "A flag that turns a safety check off",
+        "Remove --dangerously-* flags unless you have read what they turn off.",
+    ),
+    (
+        "file.permissions",
+        "A file holding a secret readable by group or others",
+        "chmod 600 the file, and move the secret out of it.",
+    ),
+    (
+        "file.tracked",
+        "A file holding a secret tracked by git",
+        "Move the secret out, rotate it (the history keeps the old value) and keep the file free of secrets.",
+    ),
+    (
+        "stdio.scopes",
+        "An mcp-secure stdio server without MCP_STDIO_SCOPES",
+        "Set MCP_STDIO_SCOPES to the scopes this client needs; unset, the local caller holds every scope the server declares.",
+    ),
+];
+
+/// The 1-based line of the value at `pointer` in `text`: each key of the pointer is looked
+/// for after the previous one (array indices keep the line of their array's key).
+fn line_of(text: &str, pointer: &str) -> usize {
+    let mut at = 0;
+    for token in pointer.split('/').skip(1) {
+        if token.parse::<usize>().is_ok() {
+            continue;
+        }
+        let key = token.replace("~1", "/").replace("~0", "~");
+        let quoted = serde_json::to_string(&key).unwrap_or_default();
+        if let Some(found) = text.get(at..).and_then(|rest| rest.find(&quoted)) {
+            at += found;
+        }
+    }
+    text.get(..at)
+        .map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+/// The report as SARIF 2.1.0 (for GitHub code scanning): one run, a rule per rule id, a
+/// result per finding with the file (relative to `base` when under it), its line and the
+/// JSON pointer as a logical location.
+pub fn render_sarif(report: &Report, base: &Path) -> Value {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|(id, text, help)| {
+            serde_json::json!({
+                "id": id,
+                "name": id.replace('.', "_"),
+                "shortDescription": {"text": text},
+                "fullDescription": {"text": format!("{text}.")},
+                "help": {"text": help},
+                "helpUri": format!(
+                    "{}#mcp-secure-check-clients-the-client-side",
+                    env!("CARGO_PKG_REPOSITORY")
+                ),
+            })
+        })
+        .collect();
+    let mut texts = std::collections::HashMap::new();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let uri = f
+                .file
+                .strip_prefix(base)
+                .unwrap_or(&f.file)
+                .components()
+                .filter(|c| *c != std::path::Component::CurDir)
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let text = texts
+                .entry(f.file.clone())
+                .or_insert_with(|| std::fs::read_to_string(&f.file).unwrap_or_default());
+            let line = line_of(text, &f.pointer);
+            let mut location = serde_json::json!({
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri},
+                    "region": {"startLine": line},
+                },
+            });
+            if !f.pointer.is_empty() {
+                location["logicalLocations"] =
+                    serde_json::json!([{"fullyQualifiedName": f.pointer, "kind": "object"}]);
+            }
+            serde_json::json!({
+                "ruleId": f.rule,
+                "ruleIndex": RULES.iter().position(|(id, _, _)| *id == f.rule).unwrap_or(0),
+                "level": match f.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                "message": {"text": format!("{}. Fix: {}.", f.message, f.fix.trim_end_matches('.'))},
+                "locations": [location],
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "mcp-secure check-clients",
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
