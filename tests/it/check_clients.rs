@@ -462,3 +462,114 @@ fn the_sarif_output_passes_the_sarif_validator_and_its_github_rules() {
         "the validator accepted a log without a tool name"
     );
 }
+
+/// Runs `client-config` with `args` and `--format json`: file name → file contents.
+fn templates(args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Map<String, Value>) {
+    let out = Command::new(CLI)
+        .arg("client-config")
+        .args(args)
+        .args(["--format", "json"])
+        .env_remove("MCP_TRANSPORT")
+        .env_remove("MCP_STDIO_SCOPES")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let map = serde_json::from_slice::<Value>(&out.stdout)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    (code, map)
+}
+
+#[test]
+fn client_config_templates_pass_check_clients_for_every_client() {
+    type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>, usize);
+    let cases: [Case<'_>; 3] = [
+        (
+            "http",
+            vec!["--name", "notes", "--url", "https://mcp.example.com/mcp"],
+            vec![],
+            4,
+        ),
+        (
+            "stdio",
+            vec![
+                "--name",
+                "data",
+                "--command",
+                "/usr/local/bin/data-server",
+                "--arg",
+                "--quiet",
+                "--scopes",
+                "data:read",
+            ],
+            vec![],
+            5,
+        ),
+        // From the configuration, as the server reads it.
+        (
+            "configured",
+            vec![],
+            vec![("MCP_TRANSPORT", "http"), ("MCP_DEV_AUTH", "true")],
+            4,
+        ),
+    ];
+    for (tag, args, env, files) in cases {
+        let (code, map) = templates(&args, &env);
+        assert_eq!(code, 0, "{tag}");
+        assert_eq!(map.len(), files, "{tag}: {map:#?}");
+        let root = std::env::temp_dir().join(format!(
+            "mcp-secure-client-config-{}-{tag}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        for (file, contents) in &map {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, serde_json::to_string_pretty(contents).unwrap()).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
+        }
+        let r = run(&[root.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(r.code, 0, "{tag}: {}", r.stdout);
+        let json: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(json["files"].as_array().unwrap().len(), files, "{tag}");
+        assert_eq!(
+            json["findings"],
+            Value::Array(Vec::new()),
+            "{tag}: {}",
+            r.stdout
+        );
+        if tag == "stdio" {
+            assert_eq!(
+                map[".mcp.json"]["mcpServers"]["data"]["env"]["MCP_STDIO_SCOPES"],
+                "data:read"
+            );
+        } else {
+            let url = map[".vscode/mcp.json"]["servers"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()["url"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(url.ends_with("/mcp"), "{url}");
+            assert!(
+                !serde_json::to_string(&map)
+                    .unwrap()
+                    .contains("Authorization")
+            );
+        }
+    }
+    // Without scopes a stdio template is refused rather than granting everything.
+    let (code, _) = templates(&["--command", "srv"], &[]);
+    assert_eq!(code, 2);
+    let (code, _) = templates(&[], &[]);
+    assert_eq!(code, 2);
+}

@@ -3,6 +3,7 @@
 //! ```text
 //! mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
 //! mcp-secure check-clients [PATH...] [--format text|json|sarif]
+//! mcp-secure client-config [--name NAME] [--url URL | --command PROGRAM [--arg A]...] [--scopes S] [--format text|json]
 //! mcp-secure env
 //! ```
 //!
@@ -20,6 +21,8 @@ use mcp_secure::{check, config::SecureConfig};
 
 const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
        mcp-secure check-clients [PATH...] [--format text|json|sarif]
+       mcp-secure client-config [--name NAME] [--url URL | --command PROGRAM [--arg A]...]
+                                [--scopes SCOPES] [--format text|json]
        mcp-secure env      (every environment variable the configuration reads, as Markdown)
 
   --config FILE   a JSON or TOML configuration file (default: $MCP_CONFIG, else none)
@@ -29,7 +32,110 @@ const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--o
 
 check-clients: PATHs are files or directories (searched recursively, skipping .git,
 node_modules and target, not following symbolic links); none: the current directory and the
-per-user client configurations that exist. Exit 0 clean, 1 error findings, 2 unreadable.";
+per-user client configurations that exist. Exit 0 clean, 1 error findings, 2 unreadable.
+
+client-config: a clean entry for this server in each client's file. Over HTTP (--url, or
+MCP_TRANSPORT=http from the configuration: the resource URL) with no static token; over stdio
+(--command) with MCP_STDIO_SCOPES (--scopes, or the configuration's).";
+
+/// `client-config`: prints a clean entry for this server for each client.
+fn client_config(args: &[String]) -> ExitCode {
+    use mcp_secure::check::clients::{self, Endpoint};
+    let usage = |why: &str| {
+        eprintln!("mcp-secure: {why}\n{USAGE}");
+        ExitCode::from(2)
+    };
+    let (mut name, mut url, mut command, mut scopes) = ("server".to_owned(), None, None, None);
+    let (mut program_args, mut json) = (Vec::new(), false);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or(format!("{flag} needs a value"));
+        let got = match arg.as_str() {
+            "--name" => value("--name").map(|v| name = v),
+            "--url" => value("--url").map(|v| url = Some(v)),
+            "--command" => value("--command").map(|v| command = Some(v)),
+            "--arg" => value("--arg").map(|v| program_args.push(v)),
+            "--scopes" => value("--scopes").map(|v| scopes = Some(v)),
+            "--format" => value("--format").and_then(|v| match v.as_str() {
+                "json" | "text" => {
+                    json = v == "json";
+                    Ok(())
+                }
+                _ => Err("--format takes text or json".into()),
+            }),
+            other => Err(format!("unknown option `{}`", other.escape_default())),
+        };
+        if let Err(why) = got {
+            return usage(&why);
+        }
+    }
+    let config = SecureConfig::loader().load().ok();
+    let endpoint = match (url, command) {
+        (Some(_), Some(_)) => return usage("give --url or --command, not both"),
+        (Some(url), None) => Endpoint::Http(url),
+        (None, Some(command)) => {
+            let scopes = scopes.or_else(|| {
+                config
+                    .as_ref()
+                    .and_then(|c| c.stdio.scopes.as_ref())
+                    .map(ToString::to_string)
+            });
+            let Some(scopes) = scopes else {
+                return usage(
+                    "name the scopes the local caller gets (--scopes, or MCP_STDIO_SCOPES): \
+                     without them it would hold every scope the server declares",
+                );
+            };
+            Endpoint::Stdio {
+                command,
+                args: program_args,
+                scopes,
+            }
+        }
+        (None, None) => match config
+            .as_ref()
+            .filter(|c| c.transport == mcp_secure::config::TransportKind::Http)
+        {
+            Some(c) => Endpoint::Http(
+                c.oauth
+                    .resource()
+                    .map_or_else(|| format!("http://{}/mcp", c.http.addr), str::to_owned),
+            ),
+            None => {
+                return usage(
+                    "give --url (a server over HTTP) or --command (a server over stdio), or \
+                     configure MCP_TRANSPORT=http",
+                );
+            }
+        },
+    };
+    let mut out = String::new();
+    let mut all = serde_json::Map::new();
+    for client in clients::CLIENTS {
+        let file = clients::config_file(*client);
+        match clients::template(*client, &name, &endpoint) {
+            Some(t) => {
+                if !json {
+                    out.push_str(&format!(
+                        "# {client:?}: {file}\n{}\n\n",
+                        serde_json::to_string_pretty(&t).unwrap_or_default()
+                    ));
+                }
+                all.insert(file.to_owned(), t);
+            }
+            None if !json => out.push_str(&format!(
+                "# {client:?}: {file} starts local (stdio) servers only; add a remote server \
+                 in the app instead\n\n"
+            )),
+            None => {}
+        }
+    }
+    if json {
+        out = format!("{}\n", serde_json::Value::Object(all));
+    }
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    ExitCode::SUCCESS
+}
 
 /// `check-clients`: audits client configurations; returns the exit status.
 fn check_clients(args: &[String]) -> ExitCode {
@@ -124,8 +230,10 @@ fn parse(args: &[String]) -> Result<Args, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
-    if raw.first().map(String::as_str) == Some("check-clients") {
-        return check_clients(&raw[1..]);
+    match raw.first().map(String::as_str) {
+        Some("check-clients") => return check_clients(&raw[1..]),
+        Some("client-config") => return client_config(&raw[1..]),
+        _ => {}
     }
     let args = match parse(&raw) {
         Ok(a) => a,

@@ -904,6 +904,73 @@ pub fn render_json(report: &Report) -> Value {
     serde_json::to_value(report).unwrap_or(Value::Null)
 }
 
+/// How a client reaches the server a template is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Streamable HTTP at this URL (the client obtains tokens by OAuth: no static header).
+    Http(String),
+    /// A local process over stdio, granted these scopes.
+    Stdio {
+        /// The program.
+        command: String,
+        /// Its arguments.
+        args: Vec<String>,
+        /// `MCP_STDIO_SCOPES`.
+        scopes: String,
+    },
+}
+
+/// Where each client reads its configuration from, relative to the project (or, for Claude
+/// Desktop and Windsurf, the per-user file).
+pub fn config_file(client: ClientKind) -> &'static str {
+    match client {
+        ClientKind::ClaudeCode => ".mcp.json",
+        ClientKind::Cursor => ".cursor/mcp.json",
+        ClientKind::VsCode => ".vscode/mcp.json",
+        ClientKind::ClaudeDesktop => "claude_desktop_config.json",
+        ClientKind::Windsurf => "mcp_config.json",
+    }
+}
+
+/// A clean configuration file for `client` with one entry, `name`, reaching `endpoint`; `None`
+/// where the client's file cannot express it (Claude Desktop's file starts local servers only).
+pub fn template(client: ClientKind, name: &str, endpoint: &Endpoint) -> Option<Value> {
+    use serde_json::json;
+    let entry = match endpoint {
+        Endpoint::Http(url) => match client {
+            ClientKind::ClaudeCode | ClientKind::VsCode => json!({"type": "http", "url": url}),
+            ClientKind::Cursor => json!({"url": url}),
+            ClientKind::Windsurf => json!({"serverUrl": url}),
+            ClientKind::ClaudeDesktop => return None,
+        },
+        Endpoint::Stdio {
+            command,
+            args,
+            scopes,
+        } => {
+            let mut entry = json!({
+                "command": command,
+                "args": args,
+                "env": {"MCP_STDIO_SCOPES": scopes},
+            });
+            if matches!(client, ClientKind::ClaudeCode | ClientKind::VsCode) {
+                entry["type"] = json!("stdio");
+            }
+            entry
+        }
+    };
+    Some(json!({ client.servers_key(): { name: entry } }))
+}
+
+/// Every client kind, in the order templates are printed.
+pub const CLIENTS: &[ClientKind] = &[
+    ClientKind::ClaudeCode,
+    ClientKind::Cursor,
+    ClientKind::VsCode,
+    ClientKind::ClaudeDesktop,
+    ClientKind::Windsurf,
+];
+
 /// What each rule looks for, for SARIF's rule list.
 const RULES: &[(&str, &str, &str)] = &[
     (
