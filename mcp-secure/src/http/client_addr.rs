@@ -84,19 +84,18 @@ fn parse_node(value: &str) -> Hop {
     IpAddr::from_str(host).map_or(Hop::Opaque, |ip| Hop::Addr(canonical(ip)))
 }
 
+/// The comma-separated elements of every `name` header, in order (an unreadable value counts
+/// as one empty element, so it stops a walk rather than vanishing).
+fn elements<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a str> {
+    headers
+        .get_all(name)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+}
+
 /// The hops of `Forwarded` (every `for=`, in order), or, without it, of `X-Forwarded-For`.
 fn reported_hops(headers: &HeaderMap) -> Vec<Hop> {
-    let forwarded: Vec<Hop> = headers
-        .get_all(http::header::FORWARDED)
-        .iter()
-        .flat_map(|v| {
-            v.to_str()
-                .map(str::to_owned)
-                .unwrap_or_default()
-                .split(',')
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+    let forwarded: Vec<Hop> = elements(headers, "forwarded")
         .filter_map(|element| {
             element.split(';').find_map(|pair| {
                 let (key, value) = pair.split_once('=')?;
@@ -109,17 +108,8 @@ fn reported_hops(headers: &HeaderMap) -> Vec<Hop> {
     if !forwarded.is_empty() {
         return forwarded;
     }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .flat_map(|v| {
-            v.to_str()
-                .map(str::to_owned)
-                .unwrap_or_default()
-                .split(',')
-                .map(parse_node)
-                .collect::<Vec<_>>()
-        })
+    elements(headers, "x-forwarded-for")
+        .map(parse_node)
         .collect()
 }
 
