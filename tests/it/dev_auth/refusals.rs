@@ -60,6 +60,30 @@ async fn pkce_is_required_and_only_s256() {
     }
 }
 
+/// The token request exchanging `code` (from [`code_for`]).
+fn exchange_form<'a>(code: &'a str, client: &'a str, verifier: &'a str) -> [(&'a str, &'a str); 5] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("client_id", client),
+        ("code_verifier", verifier),
+    ]
+}
+
+/// A refresh grant with `refresh` for `client`.
+async fn refresh_with(issuer: &str, client: &str, refresh: &str) -> (u16, Value) {
+    token(
+        issuer,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", client),
+        ],
+    )
+    .await
+}
+
 async fn code_for(d: &Dev, client: &str) -> (String, String) {
     let (verifier, challenge) = pkce();
     let params = authorize_params(d, client, &challenge).await;
@@ -110,13 +134,7 @@ async fn a_reused_code_is_refused_and_revokes_what_it_issued() {
     let d = dev().await;
     let client = register(&d.issuer, REDIRECT).await;
     let (code, verifier) = code_for(&d, &client).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("client_id", client.as_str()),
-        ("code_verifier", verifier.as_str()),
-    ];
+    let form = exchange_form(&code, &client, &verifier);
     let (status, first) = token(&d.issuer, &form).await;
     assert_eq!(status, 200);
     let (status, body) = token(&d.issuer, &form).await;
@@ -126,15 +144,7 @@ async fn a_reused_code_is_refused_and_revokes_what_it_issued() {
     );
     // The refresh token from the first exchange is dead too.
     let refresh = first["refresh_token"].as_str().unwrap();
-    let (status, body) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, body) = refresh_with(&d.issuer, &client, refresh).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -232,42 +242,18 @@ async fn refresh_rotates_and_a_replay_revokes_the_family() {
     let d = dev().await;
     let (client, first) = code_flow(&d, "data:read data:write").await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
-    let (status, second) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &r1),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, second) = refresh_with(&d.issuer, &client, &r1).await;
     assert_eq!(status, 200);
     let r2 = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2);
     assert_ne!(first["access_token"], second["access_token"]);
     // Replay r1: refused, and r2 dies with the family.
-    let (status, body) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &r1),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, body) = refresh_with(&d.issuer, &client, &r1).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    let (status, body) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &r2),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, body) = refresh_with(&d.issuer, &client, &r2).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -317,15 +303,7 @@ async fn refresh_narrowing_is_honoured() {
     );
     // The next refresh may go back up to the original grant, not beyond.
     let r2 = body["refresh_token"].as_str().unwrap().to_owned();
-    let (status, body) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &r2),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, body) = refresh_with(&d.issuer, &client, &r2).await;
     assert_eq!(status, 200);
     assert_eq!(body["scope"], "data:read data:write");
 }
@@ -400,15 +378,7 @@ async fn revocation_of_a_refresh_token_revokes_its_family() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let (status, _) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, _) = refresh_with(&d.issuer, &client, refresh).await;
     assert_eq!(status, 400);
 }
 
@@ -573,13 +543,7 @@ async fn a_code_replayed_after_it_expired_still_revokes_its_grant() {
     let d = dev_with(|c| c.code_ttl(Duration::from_secs(1))).await;
     let client = register(&d.issuer, REDIRECT).await;
     let (code, verifier) = code_for(&d, &client).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("client_id", client.as_str()),
-        ("code_verifier", verifier.as_str()),
-    ];
+    let form = exchange_form(&code, &client, &verifier);
     let (status, first) = token(&d.issuer, &form).await;
     assert_eq!(status, 200);
     // Past the code's own lifetime the replay is still recognised.
@@ -587,15 +551,7 @@ async fn a_code_replayed_after_it_expired_still_revokes_its_grant() {
     let (status, _) = token(&d.issuer, &form).await;
     assert_eq!(status, 400);
     let refresh = first["refresh_token"].as_str().unwrap();
-    let (status, body) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, body) = refresh_with(&d.issuer, &client, refresh).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -678,15 +634,7 @@ async fn a_client_that_did_not_register_the_refresh_grant_gets_no_refresh_token_
     // And the refresh grant is refused to it, whatever it presents.
     let (_, other) = code_flow(&d, "data:read").await;
     let refresh = other["refresh_token"].as_str().unwrap();
-    let (status, body) = token(
-        &d.issuer,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client),
-        ],
-    )
-    .await;
+    let (status, body) = refresh_with(&d.issuer, &client, refresh).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "unauthorized_client");
 }
