@@ -59,6 +59,27 @@ fn secret_file() -> std::path::PathBuf {
     path
 }
 
+/// Serves `server` over an in-memory stdio pipe with a local principal; returns the client.
+async fn connect<S>(server: S) -> RunningService<RoleClient, ()>
+where
+    S: rmcp::ServerHandler + Send + 'static,
+{
+    let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    let (sr, sw) = tokio::io::split(server_io);
+    let principal = Principal::local("t", ScopeSet::new());
+    tokio::spawn(async move {
+        let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(sr, sw);
+        if let Ok(r) = server
+            .serve(LocalPrincipalTransport::new(transport, principal))
+            .await
+        {
+            let _ = r.waiting().await;
+        }
+    });
+    let (cr, cw) = tokio::io::split(client_io);
+    ().serve((cr, cw)).await.unwrap()
+}
+
 #[tokio::test]
 async fn no_canary_leaks_over_stdio_at_trace_level() {
     let db_url = format!("postgresql://app:{DB_PASSWORD}@db.internal/app");
@@ -218,20 +239,7 @@ async fn a_panicking_tool_answers_internal_and_its_message_is_redacted() {
     let server = Panicky {
         security: Security::builder().secret(&secret).build(),
     };
-    let (client_io, server_io) = tokio::io::duplex(1 << 16);
-    let (sr, sw) = tokio::io::split(server_io);
-    let principal = Principal::local("t", ScopeSet::new());
-    tokio::spawn(async move {
-        let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(sr, sw);
-        if let Ok(r) = server
-            .serve(LocalPrincipalTransport::new(transport, principal))
-            .await
-        {
-            let _ = r.waiting().await;
-        }
-    });
-    let (cr, cw) = tokio::io::split(client_io);
-    let client: RunningService<RoleClient, ()> = ().serve((cr, cw)).await.unwrap();
+    let client = connect(server).await;
     let r = call(&client, "boom", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     assert_eq!(
@@ -330,20 +338,7 @@ async fn redaction_reaches_keys_links_meta_and_encoded_copies() {
     let server = Hiding {
         security: Security::builder().secret(&api).secret(&spaced).build(),
     };
-    let (client_io, server_io) = tokio::io::duplex(1 << 16);
-    let (sr, sw) = tokio::io::split(server_io);
-    let principal = Principal::local("t", ScopeSet::new());
-    tokio::spawn(async move {
-        let transport = AsyncRwTransport::<RoleServer, _, _>::new_server(sr, sw);
-        if let Ok(r) = server
-            .serve(LocalPrincipalTransport::new(transport, principal))
-            .await
-        {
-            let _ = r.waiting().await;
-        }
-    });
-    let (cr, cw) = tokio::io::split(client_io);
-    let client: RunningService<RoleClient, ()> = ().serve((cr, cw)).await.unwrap();
+    let client = connect(server).await;
     for tool in ["as_key", "in_link_and_meta", "encoded"] {
         let wire = wire_text(&call(&client, tool, json!({})).await);
         assert_clean(tool, &wire);
