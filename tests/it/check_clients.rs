@@ -573,3 +573,287 @@ fn client_config_templates_pass_check_clients_for_every_client() {
     let (code, _) = templates(&[], &[]);
     assert_eq!(code, 2);
 }
+
+/// Every file of a tree, relative path → contents.
+fn read_tree(root: &Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                walk(root, &entry.path(), out);
+            } else {
+                let rel = entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                out.insert(rel, std::fs::read_to_string(entry.path()).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn fix_rewrites_only_the_secret_values_and_leaves_what_it_cannot_fix() {
+    let root = copy_out("dirty", 0o600, "fix");
+    let before = read_tree(&root);
+    let r = run(&[root.to_str().unwrap(), "--fix", "--format", "json"]);
+    assert_no_secret(&r.stdout);
+    assert_no_secret(&r.stderr);
+    let json: Value = serde_json::from_str(&r.stdout).unwrap();
+    let after = read_tree(&root);
+
+    // What was rewritten, and the variable each value is read from now.
+    let fixed: BTreeSet<(String, String, Option<String>)> = json["fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = Path::new(f["file"].as_str().unwrap());
+            (
+                file.strip_prefix(&root).unwrap().display().to_string(),
+                f["pointer"].as_str().unwrap().to_owned(),
+                f["variable"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let v = |s: &str| Some(s.to_owned());
+    let expected: BTreeSet<(String, String, Option<String>)> = [
+        (
+            ".mcp.json",
+            "/mcpServers/github/env/GITHUB_PERSONAL_ACCESS_TOKEN",
+            v("GITHUB_PERSONAL_ACCESS_TOKEN"),
+        ),
+        (".mcp.json", "/mcpServers/github/env/FALLBACK", None),
+        (".mcp.json", "/mcpServers/github/env/SHELL_STYLE", None),
+        (
+            ".mcp.json",
+            "/mcpServers/notes/url",
+            v("NOTES_ACCESS_TOKEN"),
+        ),
+        (
+            ".mcp.json",
+            "/mcpServers/notes/headers/Authorization",
+            v("NOTES_TOKEN"),
+        ),
+        (
+            ".mcp.json",
+            "/mcpServers/aws/env/AWS_ACCESS_KEY_ID",
+            v("AWS_ACCESS_KEY_ID"),
+        ),
+        (
+            ".cursor/mcp.json",
+            "/mcpServers/slack/args/3",
+            v("SLACK_TOKEN"),
+        ),
+        (
+            ".cursor/mcp.json",
+            "/mcpServers/slack/env/SLACK_SIGNING_SECRET",
+            v("SLACK_SIGNING_SECRET"),
+        ),
+        (".vscode/mcp.json", "/inputs/0/default", None),
+        (
+            ".vscode/mcp.json",
+            "/servers/openai/env/OPENAI_API_KEY",
+            v("OPENAI_API_KEY"),
+        ),
+        (
+            ".vscode/mcp.json",
+            "/servers/payments/headers/X-Api-Key",
+            v("PAYMENTS_X_API_KEY"),
+        ),
+        (
+            "mcp_config.json",
+            "/mcpServers/remote/serverUrl",
+            v("REMOTE_APIKEY"),
+        ),
+    ]
+    .into_iter()
+    .map(|(f, p, v)| (f.to_owned(), p.to_owned(), v))
+    .collect();
+    assert_eq!(fixed, expected, "{}", r.stdout);
+
+    // Each client's own reference syntax.
+    // (Parsed as JSON with comments: the VS Code file keeps its own comments and trailing
+    // commas.)
+    let parsed = |file: &str| -> Value {
+        jsonc_parser::parse_to_serde_value(&after[file], &Default::default()).unwrap()
+    };
+    assert_eq!(
+        parsed(".mcp.json")["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
+        "${GITHUB_PERSONAL_ACCESS_TOKEN}"
+    );
+    assert_eq!(
+        parsed(".mcp.json")["mcpServers"]["github"]["env"]["FALLBACK"],
+        "${GH_TOKEN}"
+    );
+    assert_eq!(
+        parsed(".mcp.json")["mcpServers"]["github"]["env"]["SHELL_STYLE"],
+        "${GITHUB_TOKEN}"
+    );
+    assert_eq!(
+        parsed(".mcp.json")["mcpServers"]["notes"]["headers"]["Authorization"],
+        "Bearer ${NOTES_TOKEN}"
+    );
+    assert_eq!(
+        parsed(".cursor/mcp.json")["mcpServers"]["slack"]["args"][3],
+        "${env:SLACK_TOKEN}"
+    );
+    assert_eq!(
+        parsed(".vscode/mcp.json")["servers"]["openai"]["env"]["OPENAI_API_KEY"],
+        "${env:OPENAI_API_KEY}"
+    );
+    assert_eq!(
+        parsed("mcp_config.json")["mcpServers"]["remote"]["serverUrl"],
+        "http://remote.example.com/mcp?apikey=${env:REMOTE_APIKEY}"
+    );
+
+    // The diff touches only the secret values: every other line is byte for byte the same
+    // (comments, trailing commas, key order, spacing), and each changed line held a value
+    // that was rewritten.
+    for (file, old) in &before {
+        let new = &after[file];
+        assert_eq!(old.lines().count(), new.lines().count(), "{file}");
+        for (a, b) in old.lines().zip(new.lines()) {
+            if a != b {
+                assert!(
+                    SECRETS.iter().any(|s| a.contains(s)) || a.contains("$GITHUB_TOKEN"),
+                    "{file}: a line without a secret changed:\n-{a}\n+{b}"
+                );
+                // Within the line, only the inside of one string changed.
+                let prefix = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+                let suffix = a[prefix..]
+                    .bytes()
+                    .rev()
+                    .zip(b[prefix..].bytes().rev())
+                    .take_while(|(x, y)| x == y)
+                    .count();
+                let (old_mid, new_mid) =
+                    (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+                assert!(
+                    !old_mid.contains('"') && !new_mid.contains('"'),
+                    "{file}: more than a string's contents changed:\n-{a}\n+{b}"
+                );
+            }
+        }
+    }
+    assert!(after[".vscode/mcp.json"].starts_with("// Comments are fine here"));
+    // No secret is left in any file fixed; Claude Desktop's is untouched (it expands nothing).
+    for file in [
+        ".mcp.json",
+        ".cursor/mcp.json",
+        ".vscode/mcp.json",
+        "mcp_config.json",
+    ] {
+        for secret in SECRETS {
+            if *secret != "hunter2hunter2" {
+                assert!(!after[file].contains(secret), "{file} still holds a secret");
+            }
+        }
+    }
+    assert_eq!(
+        after["claude_desktop_config.json"],
+        before["claude_desktop_config.json"]
+    );
+    assert!(
+        json["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Claude Desktop expands no references"),
+        "{}",
+        r.stdout
+    );
+
+    // What is left: exactly what --fix does not rewrite.
+    let left = findings(&json, &root);
+    let expected_left: BTreeSet<(String, String, String)> = [
+        (".mcp.json", "/mcpServers/github/args/1", "runner.unpinned"),
+        (".mcp.json", "/mcpServers/notes/url", "url.plain_http"),
+        (".mcp.json", "/mcpServers/aws/args/0", "runner.unpinned"),
+        (".mcp.json", "/mcpServers/aws/args/1", "args.dangerous_flag"),
+        (".mcp.json", "/mcpServers/local/env", "stdio.scopes"),
+        (
+            ".vscode/mcp.json",
+            "/servers/openai/args/5",
+            "runner.unpinned",
+        ),
+        (
+            ".vscode/mcp.json",
+            "/servers/payments/url",
+            "url.credentials",
+        ),
+        (
+            ".cursor/mcp.json",
+            "/mcpServers/slack/args/1",
+            "runner.unpinned",
+        ),
+        (
+            "claude_desktop_config.json",
+            "/mcpServers/internal/headers/Authorization",
+            "secret.literal",
+        ),
+        (
+            "claude_desktop_config.json",
+            "/mcpServers/signer/args/0",
+            "secret.literal",
+        ),
+        (
+            "claude_desktop_config.json",
+            "/mcpServers/signer/env/SIGNING_KEY",
+            "secret.literal",
+        ),
+        (
+            "mcp_config.json",
+            "/mcpServers/remote/serverUrl",
+            "url.plain_http",
+        ),
+    ]
+    .into_iter()
+    .map(|(f, p, r)| (f.to_owned(), p.to_owned(), r.to_owned()))
+    .collect();
+    let missing: Vec<_> = expected_left.difference(&left).collect();
+    let extra: Vec<_> = left.difference(&expected_left).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    assert_eq!(r.code, 1);
+
+    // Backups: the originals, readable by their owner only.
+    let backups = json["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 4);
+    for b in backups {
+        let b = Path::new(b.as_str().unwrap());
+        let rel = b.strip_prefix(&root).unwrap().display().to_string();
+        let original = rel.trim_end_matches(".mcp-secure.bak");
+        assert_eq!(after[&rel], before[original]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(b).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+
+    // A second run finds nothing more to rewrite and writes no backup.
+    let again = run(&[root.to_str().unwrap(), "--fix", "--format", "json"]);
+    let again: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(again["fixed"], Value::Array(Vec::new()));
+    assert_eq!(read_tree(&root), after);
+}
+
+#[test]
+fn fix_refuses_files_no_client_would_read_and_writes_nothing() {
+    let root = copy_out("unreadable", 0o600, "fix-refused");
+    let before = read_tree(&root);
+    let r = run(&[root.to_str().unwrap(), "--fix"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("not rewritten"), "{}", r.stdout);
+    assert_eq!(read_tree(&root), before, "a file was written");
+}

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
-//! mcp-secure check-clients [PATH...] [--format text|json|sarif]
+//! mcp-secure check-clients [PATH...] [--fix] [--format text|json|sarif]
 //! mcp-secure client-config [--name NAME] [--url URL | --command PROGRAM [--arg A]...] [--scopes S] [--format text|json]
 //! mcp-secure env
 //! ```
@@ -20,7 +20,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 use mcp_secure::{check, config::SecureConfig};
 
 const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
-       mcp-secure check-clients [PATH...] [--format text|json|sarif]
+       mcp-secure check-clients [PATH...] [--fix] [--format text|json|sarif]
        mcp-secure client-config [--name NAME] [--url URL | --command PROGRAM [--arg A]...]
                                 [--scopes SCOPES] [--format text|json]
        mcp-secure env      (every environment variable the configuration reads, as Markdown)
@@ -33,6 +33,9 @@ const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--o
 check-clients: PATHs are files or directories (searched recursively, skipping .git,
 node_modules and target, not following symbolic links); none: the current directory and the
 per-user client configurations that exist. Exit 0 clean, 1 error findings, 2 unreadable.
+--fix rewrites literal secrets into the client's reference syntax (${VAR}; Cursor, VS Code,
+Windsurf: ${env:VAR}), changing nothing else in the file; keeps the original beside it
+(FILE.mcp-secure.bak, mode 600) and prints the variable names to set, never the values.
 
 client-config: a clean entry for this server in each client's file. Over HTTP (--url, or
 MCP_TRANSPORT=http from the configuration: the resource URL) with no static token; over stdio
@@ -142,9 +145,11 @@ fn check_clients(args: &[String]) -> ExitCode {
     use mcp_secure::check::clients;
     let mut paths = Vec::new();
     let mut format = "text";
+    let mut fix = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
+            "--fix" => fix = true,
             "--format" => match it.next().map(String::as_str) {
                 Some(f @ ("json" | "text" | "sarif")) => format = f,
                 _ => {
@@ -180,6 +185,9 @@ fn check_clients(args: &[String]) -> ExitCode {
             }
         }
     }
+    if fix {
+        return fix_clients(&files, format);
+    }
     let report = clients::scan(&files);
     let text = match format {
         "json" => format!("{}\n", clients::render_json(&report)),
@@ -191,6 +199,68 @@ fn check_clients(args: &[String]) -> ExitCode {
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::from(report.exit_code())
+}
+
+/// `check-clients --fix`: rewrites literal secrets into references, then reports what is left.
+fn fix_clients(files: &[PathBuf], format: &str) -> ExitCode {
+    use mcp_secure::check::clients;
+    let fixed = clients::fix(files);
+    let mut summary = String::new();
+    for r in &fixed.refused {
+        summary.push_str(&format!("{}: {}\n", r.file.display(), r.reason));
+    }
+    for f in &fixed.fixed {
+        let server = f
+            .server
+            .as_deref()
+            .map(|s| format!(" [{}]", s.escape_default()))
+            .unwrap_or_default();
+        match &f.variable {
+            Some(v) => summary.push_str(&format!(
+                "{}:{}{server} rewritten: reads ${v} now\n",
+                f.file.display(),
+                f.pointer
+            )),
+            None => summary.push_str(&format!(
+                "{}:{}{server} rewritten\n",
+                f.file.display(),
+                f.pointer
+            )),
+        }
+    }
+    let mut variables: Vec<&str> = fixed
+        .fixed
+        .iter()
+        .filter_map(|f| f.variable.as_deref())
+        .collect();
+    variables.sort_unstable();
+    variables.dedup();
+    if !variables.is_empty() {
+        summary.push_str(&format!(
+            "set these variables where the client runs (the old values are in the backups): {}\n",
+            variables.join(" ")
+        ));
+    }
+    for b in &fixed.backups {
+        summary.push_str(&format!(
+            "backup: {} (mode 600; it still holds the secrets: delete it once the variables are set)\n",
+            b.display()
+        ));
+    }
+    let text = match format {
+        "json" => format!(
+            "{}\n",
+            serde_json::to_value(&fixed).unwrap_or(serde_json::Value::Null)
+        ),
+        "sarif" => {
+            eprint!("{summary}");
+            let base = std::env::current_dir().unwrap_or_default();
+            format!("{}\n", clients::render_sarif(&fixed.report, &base))
+        }
+        _ => format!("{summary}{}", clients::render(&fixed.report)),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::from(fixed.exit_code())
 }
 
 struct Args {

@@ -17,6 +17,9 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
+mod fix;
+pub use fix::{FixReport, Fixed, Refused, fix, reference};
+
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -282,6 +285,25 @@ fn check_file(
     value: &Value,
     out: &mut Vec<Finding>,
 ) -> Result<(), String> {
+    let before = out.len();
+    check_value(path, client, value, out)?;
+    let holds_secret = out[before..]
+        .iter()
+        .any(|f| f.rule.starts_with("secret.") || f.rule == "url.credentials");
+    if holds_secret {
+        file_exposure(path, out);
+    }
+    Ok(())
+}
+
+/// The findings of one parsed file's contents (not of the file itself: its mode and whether
+/// git tracks it are [`file_exposure`]'s).
+fn check_value(
+    path: &Path,
+    client: ClientKind,
+    value: &Value,
+    out: &mut Vec<Finding>,
+) -> Result<(), String> {
     let Some(root) = value.as_object() else {
         return Err("the top level is not an object".into());
     };
@@ -292,7 +314,6 @@ fn check_file(
     let Some(servers) = servers.as_object() else {
         return Err(format!("`{key}` is not an object"));
     };
-    let before = out.len();
     for (name, entry) in servers {
         let base = format!("/{key}/{}", escape(name));
         let mut ctx = Ctx {
@@ -315,12 +336,6 @@ fn check_file(
                 check_literal(&mut ctx, format!("/inputs/{i}/default"), "default", default);
             }
         }
-    }
-    let holds_secret = out[before..]
-        .iter()
-        .any(|f| f.rule.starts_with("secret.") || f.rule == "url.credentials");
-    if holds_secret {
-        file_exposure(path, out);
     }
     Ok(())
 }
