@@ -857,3 +857,104 @@ fn fix_refuses_files_no_client_would_read_and_writes_nothing() {
     assert!(r.stdout.contains("not rewritten"), "{}", r.stdout);
     assert_eq!(read_tree(&root), before, "a file was written");
 }
+
+/// A server that names its metadata only in the challenge of an unauthenticated request
+/// (RFC 9728 section 5.1), at a path of its own.
+async fn challenge_only_server() -> (String, tokio::task::JoinHandle<()>) {
+    use axum::{Json, Router, http::StatusCode, response::IntoResponse, routing::get};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let meta = format!("{base}/meta/mcp");
+    let issuer = format!("{base}/issuer");
+    let resource = format!("{base}/mcp");
+    let app = Router::new()
+        .route(
+            "/mcp",
+            get(move || {
+                let meta = meta.clone();
+                async move {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        [(
+                            "www-authenticate",
+                            format!("Bearer resource_metadata=\"{meta}\""),
+                        )],
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .route(
+            "/meta/mcp",
+            get(move || {
+                let doc =
+                    serde_json::json!({"resource": resource, "authorization_servers": [issuer]});
+                async move { Json(doc) }
+            }),
+        );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, task)
+}
+
+#[tokio::test]
+async fn online_a_static_authorization_header_for_a_server_that_speaks_oauth_is_a_finding() {
+    use mcp_secure_tests::oauth::{Stack, StackOptions};
+    let stack = Stack::start(StackOptions::default()).await;
+    let (challenge_base, task) = challenge_only_server().await;
+    let root =
+        std::env::temp_dir().join(format!("mcp-secure-clients-online-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let config = serde_json::json!({"mcpServers": {
+        // Our own resource server: metadata at the path-inserted well-known URI.
+        "data": {"type": "http", "url": stack.mcp_url,
+                 "headers": {"Authorization": "Bearer ${DATA_TOKEN}"}},
+        // Metadata named only by the 401 challenge.
+        "challenged": {"type": "http", "url": format!("{challenge_base}/mcp"),
+                       "headers": {"authorization": "Bearer ${OTHER_TOKEN}"}},
+        // No metadata anywhere (the stub authorization server publishes none for a resource).
+        "plain": {"type": "http", "url": format!("{}/mcp", stack.auth.issuer().trim_end_matches('/')),
+                  "headers": {"Authorization": "Bearer ${PLAIN_TOKEN}"}},
+        // Speaks OAuth, but no static header: nothing to say.
+        "good": {"type": "http", "url": stack.mcp_url},
+    }});
+    let path = root.join(".mcp.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let cli = |online: bool| {
+        let root = root.clone();
+        async move {
+            let mut c = tokio::process::Command::new(CLI);
+            c.arg("check-clients").arg(&root).args(["--format", "json"]);
+            if online {
+                c.arg("--online");
+            }
+            let out = c.output().await.unwrap();
+            let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+            (out.status.code(), findings(&json, &root))
+        }
+    };
+    // Off by default: nothing is contacted, nothing found.
+    let (code, offline) = cli(false).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(offline, BTreeSet::new());
+    let (code, got) = cli(true).await;
+    assert_eq!(code, Some(0), "a warning");
+    let expected: BTreeSet<(String, String, String)> = [
+        "/mcpServers/data/headers/Authorization",
+        "/mcpServers/challenged/headers/authorization",
+    ]
+    .into_iter()
+    .map(|p| {
+        (
+            ".mcp.json".to_owned(),
+            p.to_owned(),
+            "auth.static_header".to_owned(),
+        )
+    })
+    .collect();
+    assert_eq!(got, expected);
+    task.abort();
+    stack.stop().await;
+}

@@ -28,7 +28,8 @@ pub use cache::TokenCache;
 pub use discovery::{AuthorizationServerMetadata, DiscoveryError};
 pub use fetch::FetchError;
 pub(crate) use fetch::{
-    client as fetch_client, get_json as fetch_json, is_loopback_host as is_loopback,
+    check_url as fetchable, client as fetch_client, get_json as fetch_json,
+    is_loopback_host as is_loopback,
 };
 pub use introspection::{IntrospectionConfig, IntrospectionValidator};
 pub use jsonwebtoken::{Algorithm, Header};

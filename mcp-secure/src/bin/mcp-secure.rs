@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
-//! mcp-secure check-clients [PATH...] [--fix] [--format text|json|sarif]
+//! mcp-secure check-clients [PATH...] [--fix] [--online] [--format text|json|sarif]
 //! mcp-secure client-config [--name NAME] [--url URL | --command PROGRAM [--arg A]...] [--scopes S] [--format text|json]
 //! mcp-secure env
 //! ```
@@ -20,7 +20,7 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 use mcp_secure::{check, config::SecureConfig};
 
 const USAGE: &str = "usage: mcp-secure check [--config FILE] [--tools FILE] [--offline] [--json]
-       mcp-secure check-clients [PATH...] [--fix] [--format text|json|sarif]
+       mcp-secure check-clients [PATH...] [--fix] [--online] [--format text|json|sarif]
        mcp-secure client-config [--name NAME] [--url URL | --command PROGRAM [--arg A]...]
                                 [--scopes SCOPES] [--format text|json]
        mcp-secure env      (every environment variable the configuration reads, as Markdown)
@@ -36,6 +36,8 @@ per-user client configurations that exist. Exit 0 clean, 1 error findings, 2 unr
 --fix rewrites literal secrets into the client's reference syntax (${VAR}; Cursor, VS Code,
 Windsurf: ${env:VAR}), changing nothing else in the file; keeps the original beside it
 (FILE.mcp-secure.bak, mode 600) and prints the variable names to set, never the values.
+--online fetches the protected resource metadata (RFC 9728) of each server sent a static
+Authorization header: one that speaks OAuth should get none (off by default).
 
 client-config: a clean entry for this server in each client's file. Over HTTP (--url, or
 MCP_TRANSPORT=http from the configuration: the resource URL) with no static token; over stdio
@@ -141,15 +143,17 @@ fn client_config(args: &[String]) -> ExitCode {
 }
 
 /// `check-clients`: audits client configurations; returns the exit status.
-fn check_clients(args: &[String]) -> ExitCode {
+async fn check_clients(args: &[String]) -> ExitCode {
     use mcp_secure::check::clients;
     let mut paths = Vec::new();
     let mut format = "text";
     let mut fix = false;
+    let mut online = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--fix" => fix = true,
+            "--online" => online = true,
             "--format" => match it.next().map(String::as_str) {
                 Some(f @ ("json" | "text" | "sarif")) => format = f,
                 _ => {
@@ -186,9 +190,12 @@ fn check_clients(args: &[String]) -> ExitCode {
         }
     }
     if fix {
-        return fix_clients(&files, format);
+        return fix_clients(&files, format, online).await;
     }
-    let report = clients::scan(&files);
+    let mut report = clients::scan(&files);
+    if online {
+        clients::online(&mut report).await;
+    }
     let text = match format {
         "json" => format!("{}\n", clients::render_json(&report)),
         "sarif" => {
@@ -202,9 +209,12 @@ fn check_clients(args: &[String]) -> ExitCode {
 }
 
 /// `check-clients --fix`: rewrites literal secrets into references, then reports what is left.
-fn fix_clients(files: &[PathBuf], format: &str) -> ExitCode {
+async fn fix_clients(files: &[PathBuf], format: &str, online: bool) -> ExitCode {
     use mcp_secure::check::clients;
-    let fixed = clients::fix(files);
+    let mut fixed = clients::fix(files);
+    if online {
+        clients::online(&mut fixed.report).await;
+    }
     let mut summary = String::new();
     for r in &fixed.refused {
         summary.push_str(&format!("{}: {}\n", r.file.display(), r.reason));
@@ -301,7 +311,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
 async fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     match raw.first().map(String::as_str) {
-        Some("check-clients") => return check_clients(&raw[1..]),
+        Some("check-clients") => return check_clients(&raw[1..]).await,
         Some("client-config") => return client_config(&raw[1..]),
         _ => {}
     }

@@ -874,6 +874,158 @@ fn file_exposure(path: &Path, out: &mut Vec<Finding>) {
     }
 }
 
+/// A server entry that sends a static `Authorization` header to an HTTP URL.
+struct StaticHeader {
+    file: PathBuf,
+    server: String,
+    pointer: String,
+    url: url::Url,
+}
+
+/// Every entry of the readable files of `report` with a static `Authorization` header and a
+/// URL without references.
+fn static_headers(report: &Report) -> Vec<StaticHeader> {
+    let mut out = Vec::new();
+    for f in report.files.iter().filter(|f| f.unreadable.is_none()) {
+        let Ok(text) = std::fs::read_to_string(&f.path) else {
+            continue;
+        };
+        let Ok(value) = parse(&text, f.client) else {
+            continue;
+        };
+        let key = f.client.servers_key();
+        let Some(servers) = value.get(key).and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, entry) in servers {
+            let url = entry
+                .get("url")
+                .or_else(|| entry.get("serverUrl"))
+                .and_then(Value::as_str)
+                .filter(|u| !REFERENCE.is_match(u))
+                .and_then(|u| url::Url::parse(u).ok());
+            let header = entry
+                .get("headers")
+                .and_then(Value::as_object)
+                .and_then(|h| h.keys().find(|k| k.eq_ignore_ascii_case("authorization")));
+            if let (Some(url), Some(header)) = (url, header) {
+                out.push(StaticHeader {
+                    file: f.path.clone(),
+                    server: name.clone(),
+                    pointer: format!("/{key}/{}/headers/{}", escape(name), escape(header)),
+                    url,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// At most this many distinct URLs are contacted by one `--online` run.
+const MAX_ONLINE_URLS: usize = 256;
+
+/// `--online`: a static `Authorization` header for a server that speaks OAuth (it publishes
+/// RFC 9728 protected resource metadata naming an authorization server) is a finding: the
+/// client would otherwise obtain its own audience-bound, refreshable, revocable tokens.
+/// Only `https` URLs (or `http` to loopback) are contacted, without the header, without
+/// following redirects, 5 s per request, 64 KiB per document.
+pub async fn online(report: &mut Report) {
+    use futures::StreamExt;
+    let targets = static_headers(report);
+    let mut urls: Vec<url::Url> = targets.iter().map(|t| t.url.clone()).collect();
+    urls.sort();
+    urls.dedup();
+    urls.truncate(MAX_ONLINE_URLS);
+    let client = crate::auth::fetch_client(std::time::Duration::from_secs(5));
+    let speaking: std::collections::HashMap<url::Url, usize> = futures::stream::iter(urls)
+        .map(|u| {
+            let client = &client;
+            async move {
+                let n = oauth_servers(client, &u).await;
+                (u, n)
+            }
+        })
+        .buffer_unordered(8)
+        .filter_map(|(u, n)| async move { n.map(|n| (u, n)) })
+        .collect()
+        .await;
+    for t in targets {
+        let Some(n) = speaking.get(&t.url) else {
+            continue;
+        };
+        report.findings.push(Finding {
+            file: t.file,
+            server: Some(t.server),
+            pointer: t.pointer,
+            rule: "auth.static_header",
+            severity: Severity::Warning,
+            message: format!(
+                "the server speaks OAuth (its protected resource metadata names {n} authorization \
+                 server(s)): a static token bypasses the client's own authorization (no audience \
+                 binding by the client, no refresh, no revocation when the client is removed)"
+            ),
+            fix: "remove the Authorization header: the client finds the authorization server from \
+                  the metadata and obtains its own tokens"
+                .into(),
+        });
+    }
+    report
+        .findings
+        .sort_by(|a, b| (&a.file, &a.pointer, a.rule).cmp(&(&b.file, &b.pointer, b.rule)));
+}
+
+/// How many authorization servers the protected resource metadata of the server at `url`
+/// names (RFC 9728: the well-known URI with the path inserted, then at the root, then the
+/// `resource_metadata` of an unauthenticated request's challenge), if any.
+async fn oauth_servers(client: &reqwest::Client, url: &url::Url) -> Option<usize> {
+    let mut candidates = Vec::new();
+    let path = url.path().trim_end_matches('/');
+    for suffix in [path, ""] {
+        let mut u = url.clone();
+        u.set_path(&format!("/.well-known/oauth-protected-resource{suffix}"));
+        u.set_query(None);
+        u.set_fragment(None);
+        if !candidates.contains(&u) {
+            candidates.push(u);
+        }
+    }
+    for u in &candidates {
+        if let Some(n) = metadata_servers(client, u).await {
+            return Some(n);
+        }
+    }
+    crate::auth::fetchable(url).ok()?;
+    let response = client.get(url.clone()).send().await.ok()?;
+    let challenge = response
+        .headers()
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(resource_metadata_param)?;
+    let u = url::Url::parse(&challenge).ok()?;
+    metadata_servers(client, &u).await
+}
+
+async fn metadata_servers(client: &reqwest::Client, u: &url::Url) -> Option<usize> {
+    let doc: Value = crate::auth::fetch_json(client, u, 64 * 1024).await.ok()?;
+    let n = doc
+        .get("authorization_servers")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter(|s| s.is_string()).count())?;
+    (n > 0).then_some(n)
+}
+
+/// The `resource_metadata` parameter of a `WWW-Authenticate` value.
+fn resource_metadata_param(header: &str) -> Option<String> {
+    let at = header.find("resource_metadata=")? + "resource_metadata=".len();
+    let rest = header.get(at..)?;
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?,
+        None => rest.split([',', ' ']).next()?,
+    };
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
 /// The report as text, one finding per line.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -1043,6 +1195,11 @@ const RULES: &[(&str, &str, &str)] = &[
         "An mcp-secure stdio server without MCP_STDIO_SCOPES",
         "Set MCP_STDIO_SCOPES to the scopes this client needs; unset, the local caller holds every scope the server declares.",
     ),
+    (
+        "auth.static_header",
+        "A static Authorization header for a server that speaks OAuth (--online)",
+        "Remove the header: the server publishes protected resource metadata (RFC 9728), from which the client finds the authorization server and obtains its own audience-bound tokens.",
+    ),
 ];
 
 /// The 1-based line of the value at `pointer` in `text`: each key of the pointer is looked
@@ -1141,6 +1298,27 @@ pub fn render_sarif(report: &Report, base: &Path) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_metadata_url_is_read_from_a_challenge() {
+        assert_eq!(
+            resource_metadata_param(
+                r#"Bearer resource_metadata="https://a.example/.well-known/oauth-protected-resource/mcp", scope="x""#
+            )
+            .as_deref(),
+            Some("https://a.example/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(
+            resource_metadata_param("Bearer resource_metadata=https://a.example/m, error=x")
+                .as_deref(),
+            Some("https://a.example/m")
+        );
+        assert_eq!(resource_metadata_param("Bearer realm=\"x\""), None);
+        assert_eq!(
+            resource_metadata_param("Bearer resource_metadata=\"\""),
+            None
+        );
+    }
 
     #[test]
     fn references_are_fine_and_defaults_are_checked() {
