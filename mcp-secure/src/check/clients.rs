@@ -194,6 +194,7 @@ pub fn user_locations(home: &Path) -> Vec<PathBuf> {
 /// Scans `files` (from [`discover`]).
 pub fn scan(files: &[PathBuf]) -> Report {
     let mut report = Report::default();
+    let mut holding = Vec::new();
     for path in files {
         let Some(client) = ClientKind::of(path) else {
             report.files.push(ScannedFile {
@@ -210,16 +211,31 @@ pub fn scan(files: &[PathBuf]) -> Report {
         };
         match std::fs::read_to_string(path) {
             Ok(text) => match parse(&text, client) {
-                Ok(value) => {
-                    if let Err(why) = check_file(path, client, &value, &mut report.findings) {
-                        scanned.unreadable = Some(why);
-                    }
-                }
+                Ok(value) => match check_file(path, client, &value, &mut report.findings) {
+                    Ok(true) => holding.push(path.clone()),
+                    Ok(false) => {}
+                    Err(why) => scanned.unreadable = Some(why),
+                },
                 Err(why) => scanned.unreadable = Some(why),
             },
             Err(e) => scanned.unreadable = Some(format!("cannot read: {}", e.kind())),
         }
         report.files.push(scanned);
+    }
+    // Git is asked once per repository for every secret-holding file in it.
+    for path in tracked_by_git(&holding) {
+        report.findings.push(Finding {
+            file: path,
+            server: None,
+            pointer: String::new(),
+            rule: "file.tracked",
+            severity: Severity::Error,
+            message: "holds a secret and is tracked by git: it is in the repository's history"
+                .into(),
+            fix: "move the secret out, rotate it (history keeps the old value), and keep the file \
+                  free of secrets"
+                .into(),
+        });
     }
     report
         .findings
@@ -279,25 +295,27 @@ impl Ctx<'_> {
     }
 }
 
+/// Checks one parsed file and its mode; `Ok(true)` when it holds a secret (whether git
+/// tracks it is asked for all such files at once, by [`tracked_by_git`]).
 fn check_file(
     path: &Path,
     client: ClientKind,
     value: &Value,
     out: &mut Vec<Finding>,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let before = out.len();
     check_value(path, client, value, out)?;
     let holds_secret = out[before..]
         .iter()
         .any(|f| f.rule.starts_with("secret.") || f.rule == "url.credentials");
     if holds_secret {
-        file_exposure(path, out);
+        file_permissions(path, out);
     }
-    Ok(())
+    Ok(holds_secret)
 }
 
 /// The findings of one parsed file's contents (not of the file itself: its mode and whether
-/// git tracks it are [`file_exposure`]'s).
+/// git tracks it are [`file_permissions`]'s and [`tracked_by_git`]'s).
 fn check_value(
     path: &Path,
     client: ClientKind,
@@ -814,8 +832,8 @@ fn stdio_scopes(
     }
 }
 
-/// A file holding a secret: readable by group or others, or tracked by git.
-fn file_exposure(path: &Path, out: &mut Vec<Finding>) {
+/// A file holding a secret readable by group or others.
+fn file_permissions(path: &Path, out: &mut Vec<Finding>) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -841,37 +859,86 @@ fn file_exposure(path: &Path, out: &mut Vec<Finding>) {
             });
         }
     }
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let tracked = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["ls-files", "--error-unmatch", "--"])
-        .arg(name)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if tracked {
-        out.push(Finding {
-            file: path.to_owned(),
-            server: None,
-            pointer: String::new(),
-            rule: "file.tracked",
-            severity: Severity::Error,
-            message: "holds a secret and is tracked by git: it is in the repository's history"
-                .into(),
-            fix: "move the secret out, rotate it (history keeps the old value), and keep the file \
-                  free of secrets"
-                .into(),
-        });
+    #[cfg(not(unix))]
+    let _ = (path, out);
+}
+
+/// The work tree `dir` is in (the nearest ancestor holding `.git`), remembered per directory.
+fn work_tree(
+    dir: &Path,
+    cache: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>,
+) -> Option<PathBuf> {
+    let mut visited = Vec::new();
+    let mut found = None;
+    for ancestor in dir.ancestors() {
+        if let Some(known) = cache.get(ancestor) {
+            found = known.clone();
+            break;
+        }
+        visited.push(ancestor.to_owned());
+        if ancestor.join(".git").exists() {
+            found = Some(ancestor.to_owned());
+            break;
+        }
     }
+    for v in visited {
+        cache.insert(v, found.clone());
+    }
+    found
+}
+
+/// Which of `files` git tracks: one `git ls-files` per work tree (and per 512 files), with
+/// literal pathspecs; none when git is not installed or a file is in no work tree.
+fn tracked_by_git(files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut cache = std::collections::HashMap::new();
+    let mut by_tree: std::collections::BTreeMap<PathBuf, Vec<(PathBuf, PathBuf)>> =
+        std::collections::BTreeMap::new();
+    for path in files {
+        let Ok(full) = std::fs::canonicalize(path) else {
+            continue;
+        };
+        let Some(dir) = full.parent() else {
+            continue;
+        };
+        if let Some(tree) = work_tree(dir, &mut cache)
+            && let Ok(rel) = full.strip_prefix(&tree)
+        {
+            by_tree
+                .entry(tree.clone())
+                .or_default()
+                .push((rel.to_owned(), path.clone()));
+        }
+    }
+    let mut out = Vec::new();
+    for (tree, entries) in by_tree {
+        for chunk in entries.chunks(512) {
+            let listed = std::process::Command::new("git")
+                .arg("--literal-pathspecs")
+                .arg("-C")
+                .arg(&tree)
+                .args(["ls-files", "-z", "--"])
+                .args(chunk.iter().map(|(rel, _)| rel))
+                .stderr(std::process::Stdio::null())
+                .output();
+            let Ok(listed) = listed else {
+                return out;
+            };
+            if !listed.status.success() {
+                continue;
+            }
+            let tracked: BTreeSet<&[u8]> = listed
+                .stdout
+                .split(|b| *b == 0)
+                .filter(|s| !s.is_empty())
+                .collect();
+            for (rel, path) in chunk {
+                if tracked.contains(rel.as_os_str().as_encoded_bytes()) {
+                    out.push(path.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A server entry that sends a static `Authorization` header to an HTTP URL.
