@@ -16,6 +16,7 @@ mod conformance;
 mod denials;
 mod dev_auth;
 mod docs;
+mod dpop;
 mod examples;
 mod http;
 mod http_security;

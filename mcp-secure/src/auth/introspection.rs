@@ -105,6 +105,9 @@ struct Answer {
     nbf: Option<u64>,
     #[serde(default)]
     aud: Option<Audience>,
+    /// RFC 9449 section 6.2: the key a DPoP-bound token is bound to.
+    #[serde(default)]
+    cnf: Option<serde_json::Value>,
     #[serde(default)]
     iss: Option<String>,
 }
@@ -221,6 +224,11 @@ impl IntrospectionValidator {
         }
         if let Some(client) = answer.client_id {
             builder = builder.client_id(client);
+        }
+        if let Some(cnf) = answer.cnf {
+            let mut claims = serde_json::Map::new();
+            claims.insert("cnf".into(), cnf);
+            builder = builder.claims(claims);
         }
         Ok((builder.build(), valid_until))
     }

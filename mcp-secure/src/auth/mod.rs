@@ -14,6 +14,7 @@
 mod cache;
 pub mod claims;
 pub mod discovery;
+pub mod dpop;
 mod fetch;
 pub mod introspection;
 pub mod jwks;

@@ -65,6 +65,40 @@ pub enum TransportKind {
     Http,
 }
 
+/// How a server treats DPoP (RFC 9449 sender-constrained tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DpopMode {
+    /// Bearer tokens only (a DPoP-bound token is still refused as a bearer token).
+    #[default]
+    Off,
+    /// Bearer tokens and DPoP-bound tokens with proofs.
+    Optional,
+    /// DPoP-bound tokens with proofs only.
+    Required,
+}
+
+impl DpopMode {
+    /// `off`, `optional` or `required`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "off" | "false" | "no" => Some(Self::Off),
+            "optional" => Some(Self::Optional),
+            "required" | "true" | "yes" => Some(Self::Required),
+            _ => None,
+        }
+    }
+
+    /// The setting's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+}
+
 /// How Streamable HTTP keeps (or does not keep) MCP sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -136,6 +170,10 @@ pub struct OAuthSettings {
     pub scope_prefix: Option<String>,
     /// Keep the caller's token (as a secret) in the `Principal`, for token exchange.
     pub keep_token: bool,
+    /// DPoP-bound tokens (RFC 9449): off, optional or required.
+    pub dpop: DpopMode,
+    /// Require server nonces in DPoP proofs.
+    pub dpop_nonce: bool,
     /// JWKS URL (default: from the issuer's metadata).
     pub jwks_url: Option<String>,
     /// A file holding a JWKS document: static keys instead of a JWKS URL.
@@ -173,6 +211,8 @@ impl Default for OAuthSettings {
             client_id_claims: None,
             scope_prefix: None,
             keep_token: false,
+            dpop: DpopMode::Off,
+            dpop_nonce: false,
             jwks_url: None,
             jwks_file: None,
             introspection_url: None,

@@ -176,6 +176,12 @@ impl Kind for TransportKind {
     }
 }
 
+impl Kind for super::DpopMode {
+    fn parse_text(text: &str) -> Result<Self, Refusal> {
+        Self::parse(text).ok_or(None)
+    }
+}
+
 impl Kind for Sessions {
     fn parse_text(text: &str) -> Result<Self, Refusal> {
         keyword(
@@ -464,6 +470,20 @@ pub(crate) static SETTINGS: &[Setting] = &[
         "true or false",
         "keep the caller's token in the `Principal` (as a secret), for token exchange",
         apply!(bool, |c, v| c.oauth.keep_token = v),
+    ),
+    setting(
+        "oauth.dpop",
+        Some("OAUTH_DPOP"),
+        "`off`, `optional` or `required`",
+        "DPoP-bound tokens (RFC 9449): `optional` accepts them with proofs beside bearer tokens, `required` accepts nothing else (default `off`; a bound token is never accepted as a bearer token)",
+        apply!(super::DpopMode, |c, v| c.oauth.dpop = v),
+    ),
+    setting(
+        "oauth.dpop_nonce",
+        Some("OAUTH_DPOP_NONCE"),
+        "true or false",
+        "require server nonces (`DPoP-Nonce`) in DPoP proofs",
+        apply!(bool, |c, v| c.oauth.dpop_nonce = v),
     ),
     setting(
         "oauth.jwks_url",

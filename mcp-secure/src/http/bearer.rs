@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::{
     HttpConfig,
-    challenge::Challenge,
+    challenge::{Challenge, DpopChallenge},
     client_addr::{TrustedProxies, client_address},
     precheck,
     sessions::{Refusal, SessionOwners},
@@ -22,7 +22,10 @@ use super::{
 };
 use crate::{
     audit,
-    auth::{AuthFailure, TokenValidator},
+    auth::{
+        AuthFailure, TokenValidator,
+        dpop::{DpopFailure, DpopMode, DpopVerifier, MemoryReplayStore, ProofTarget},
+    },
     policy::ServerPolicy,
     principal::Principal,
 };
@@ -43,6 +46,12 @@ pub struct AuthState {
     proxies: TrustedProxies,
     /// With stateful sessions: who opened each one.
     owners: Option<SessionOwners>,
+    /// DPoP proofs, when DPoP-bound tokens are accepted.
+    dpop: Option<DpopVerifier>,
+    /// The accepted proof algorithms (the DPoP challenge's `algs`).
+    dpop_algs: String,
+    /// The resource URI: what a proof's `htu` must name.
+    resource: url::Url,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -60,7 +69,17 @@ impl AuthState {
         policy: &'static ServerPolicy,
         config: &HttpConfig,
     ) -> Self {
+        let dpop = config.dpop.clone().map(|d| {
+            let store = config
+                .dpop_replay
+                .clone()
+                .unwrap_or_else(|| Arc::new(MemoryReplayStore::default()));
+            DpopVerifier::new(d, store)
+        });
         Self {
+            dpop_algs: dpop.as_ref().map(|d| d.config().algs()).unwrap_or_default(),
+            dpop,
+            resource: config.resource().clone(),
             validator,
             policy,
             resource_metadata: config.resource_metadata_url(),
@@ -95,15 +114,135 @@ impl AuthState {
                 json!({"error": "unauthorized", "error_description": AuthFailure::MissingToken.description()})
             }
         };
-        (
+        let mut response = (
             StatusCode::UNAUTHORIZED,
-            [
-                (header::WWW_AUTHENTICATE, challenge.header_value()),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
             axum::Json(body),
         )
-            .into_response()
+            .into_response();
+        let headers = response.headers_mut();
+        // With DPoP required, the DPoP challenge alone; optional, both schemes.
+        let required = self
+            .dpop
+            .as_ref()
+            .is_some_and(|d| d.config().mode == DpopMode::Required);
+        if !required {
+            headers.append(header::WWW_AUTHENTICATE, challenge.header_value());
+        }
+        if let Some(dpop) = &self.dpop {
+            let dpop_challenge = DpopChallenge {
+                resource_metadata: &self.resource_metadata,
+                error: failure.map(|_| "invalid_token"),
+                description: failure.map(AuthFailure::description),
+                algs: &self.dpop_algs,
+            };
+            headers.append(header::WWW_AUTHENTICATE, dpop_challenge.header_value());
+            if let Some(nonce) = dpop.nonce().and_then(|n| HeaderValue::from_str(&n).ok()) {
+                headers.insert(DPOP_NONCE, nonce);
+            }
+        }
+        response
+    }
+
+    /// A refused DPoP proof, or a token presented under the wrong scheme: audit event, a
+    /// failure against the address (not for a nonce request, which is the protocol's own
+    /// round trip), and a `DPoP` challenge (with a fresh nonce when nonces are on).
+    fn refused_proof(&self, failure: DpopFailure, ip: Option<IpAddr>) -> Response {
+        let nonce_round = failure == DpopFailure::UseNonce;
+        if let Some(ip) = ip
+            && !nonce_round
+            && failure != DpopFailure::StoreUnavailable
+        {
+            self.throttle.record_failure(ip);
+        }
+        if !nonce_round {
+            tracing::warn!(
+                target: audit::TARGET,
+                event = "auth_failure",
+                reason = failure.as_str(),
+                client_ip = %ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                "DPoP proof refused"
+            );
+        }
+        let status = if failure == DpopFailure::StoreUnavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        let mut response = (
+            status,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            axum::Json(json!({
+                "error": failure.error_code(),
+                "error_description": failure.description(),
+            })),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        let challenge = DpopChallenge {
+            resource_metadata: &self.resource_metadata,
+            error: Some(failure.error_code()),
+            description: Some(failure.description()),
+            algs: if self.dpop_algs.is_empty() {
+                "ES256"
+            } else {
+                &self.dpop_algs
+            },
+        };
+        headers.append(header::WWW_AUTHENTICATE, challenge.header_value());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(nonce) = self
+            .dpop
+            .as_ref()
+            .and_then(DpopVerifier::nonce)
+            .and_then(|n| HeaderValue::from_str(&n).ok())
+        {
+            headers.insert(DPOP_NONCE, nonce);
+        }
+        response
+    }
+
+    /// The token's binding against the scheme it came under, and the proof when it is
+    /// DPoP-bound (RFC 9449 section 7).
+    async fn check_binding(
+        &self,
+        scheme: Scheme,
+        token: &str,
+        principal: &Principal,
+        headers: &HeaderMap,
+        method: &Method,
+    ) -> Result<(), DpopFailure> {
+        let bound = crate::auth::dpop::bound_jkt(principal.claims());
+        match (scheme, bound, &self.dpop) {
+            (Scheme::Bearer, Some(_), _) => Err(DpopFailure::BoundAsBearer),
+            (Scheme::Bearer, None, Some(d)) if d.config().mode == DpopMode::Required => {
+                Err(DpopFailure::Required)
+            }
+            (Scheme::Bearer, None, _) => Ok(()),
+            (Scheme::Dpop, None, _) => Err(DpopFailure::NotBound),
+            (Scheme::Dpop, Some(_), None) => Err(DpopFailure::NotBound),
+            (Scheme::Dpop, Some(jkt), Some(verifier)) => {
+                let mut proofs = headers.get_all(DPOP).iter();
+                let proof = match (proofs.next(), proofs.next()) {
+                    (Some(p), None) => p.to_str().map_err(|_| DpopFailure::Malformed)?,
+                    _ => return Err(DpopFailure::Missing),
+                };
+                verifier
+                    .verify(
+                        proof,
+                        ProofTarget {
+                            method: method.as_str(),
+                            uri: &self.resource,
+                            access_token: Some(token),
+                            jkt: Some(jkt),
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+            }
+        }
     }
 
     pub(super) fn forbidden(&self, scope: &str) -> Response {
@@ -183,8 +322,27 @@ impl AuthState {
     }
 }
 
+/// The scheme a token came under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scheme {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: DPoP` (with a `DPoP` proof header).
+    Dpop,
+}
+
 /// The credential of `Authorization: Bearer <token>`, or why there is none.
+#[cfg(test)]
 pub(super) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthFailure> {
+    credentials(headers, false).map(|c| c.map(|(_, t)| t))
+}
+
+/// The credential of `Authorization: Bearer <token>` (or `DPoP <token>` when `dpop`), or why
+/// there is none.
+pub(super) fn credentials(
+    headers: &HeaderMap,
+    dpop: bool,
+) -> Result<Option<(Scheme, &str)>, AuthFailure> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => return Ok(None),
@@ -197,10 +355,14 @@ pub(super) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthFail
     }
     let value = value.to_str().map_err(|_| AuthFailure::Malformed)?;
     let (scheme, token) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         // Another scheme (Basic, …): treat as no bearer token.
         return Ok(None);
-    }
+    };
     // RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     let body = token.trim_end_matches('=');
     let well_formed = !body.is_empty()
@@ -208,7 +370,7 @@ pub(super) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthFail
             b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
         });
     if well_formed {
-        Ok(Some(token))
+        Ok(Some((scheme, token)))
     } else {
         Err(AuthFailure::Malformed)
     }
@@ -222,8 +384,11 @@ pub(super) async fn authenticate(
 ) -> Response {
     let ip = client_address(&request, &state.proxies);
     let blocked = ip.and_then(|ip| state.throttle.blocked_for(ip).map(|wait| (ip, wait)));
-    let token = match (bearer_token(request.headers()), blocked) {
-        (Ok(Some(token)), _) => token,
+    let (scheme, token) = match (
+        credentials(request.headers(), state.dpop.is_some()),
+        blocked,
+    ) {
+        (Ok(Some(credential)), _) => credential,
         (Ok(None), _) => return state.unauthorized(None),
         (Err(_), Some((ip, wait))) => return state.throttled(ip, wait),
         (Err(failure), None) => return state.refused(failure, ip),
@@ -241,6 +406,19 @@ pub(super) async fn authenticate(
             Err(failure) => return state.refused(failure, ip),
         },
     };
+    // A bound token only with a proof by its key; a bearer token only where that is allowed.
+    if let Err(failure) = state
+        .check_binding(
+            scheme,
+            token,
+            &principal,
+            request.headers(),
+            request.method(),
+        )
+        .await
+    {
+        return state.refused_proof(failure, ip);
+    }
     // A session is used only by the principal that opened it.
     let session = match (&state.owners, request.headers().get(SESSION_ID)) {
         (Some(owners), Some(id)) => {
@@ -290,6 +468,10 @@ pub(super) async fn authenticate(
 
 /// The header naming a stateful session.
 const SESSION_ID: &str = "mcp-session-id";
+/// The DPoP proof header.
+const DPOP: &str = "dpop";
+/// The server nonce header (RFC 9449 section 8).
+const DPOP_NONCE: &str = "dpop-nonce";
 
 /// `initialize` while every session slot is taken.
 fn too_many_sessions() -> Response {

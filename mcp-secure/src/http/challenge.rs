@@ -19,6 +19,39 @@ pub struct Challenge<'a> {
     pub scope: Option<&'a str>,
 }
 
+/// A `WWW-Authenticate: DPoP …` challenge (RFC 9449 section 7.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpopChallenge<'a> {
+    /// `resource_metadata` (RFC 9728 section 5.1).
+    pub resource_metadata: &'a str,
+    /// `error`: `invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`.
+    pub error: Option<&'static str>,
+    /// `error_description`.
+    pub description: Option<&'static str>,
+    /// `algs`: the accepted proof algorithms, space separated.
+    pub algs: &'a str,
+}
+
+impl DpopChallenge<'_> {
+    /// The header value, e.g. `DPoP resource_metadata="…", error="invalid_dpop_proof",
+    /// algs="ES256 RS256"`.
+    pub fn header_value(&self) -> HeaderValue {
+        let mut out = String::from("DPoP resource_metadata=");
+        push_quoted(&mut out, self.resource_metadata);
+        if let Some(error) = self.error {
+            out.push_str(", error=");
+            push_quoted(&mut out, error);
+        }
+        if let Some(description) = self.description {
+            out.push_str(", error_description=");
+            push_quoted(&mut out, description);
+        }
+        out.push_str(", algs=");
+        push_quoted(&mut out, self.algs);
+        HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+    }
+}
+
 /// Appends `value` as an RFC 9110 quoted string.
 fn push_quoted(out: &mut String, value: &str) {
     out.push('"');

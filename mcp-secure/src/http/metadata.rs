@@ -23,6 +23,12 @@ pub struct ProtectedResourceMetadata {
     /// A human-readable name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
+    /// The algorithms DPoP proofs may be signed with, when DPoP is accepted (RFC 9728).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<&'static str>>,
+    /// `true` when only DPoP-bound tokens are accepted (RFC 9728).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens_required: Option<bool>,
 }
 
 impl ProtectedResourceMetadata {
@@ -37,6 +43,16 @@ impl ProtectedResourceMetadata {
                 .resource_name
                 .clone()
                 .or_else(|| Some(policy.name.to_owned())),
+            dpop_signing_alg_values_supported: config.dpop.as_ref().map(|d| {
+                d.algorithms
+                    .iter()
+                    .map(|a| crate::auth::keys::alg_name(*a))
+                    .collect()
+            }),
+            dpop_bound_access_tokens_required: config
+                .dpop
+                .as_ref()
+                .map(|d| d.mode == crate::auth::dpop::DpopMode::Required),
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct HttpConfig {
     resource_name: Option<String>,
     starting_scopes: Option<crate::scope::ScopeSet>,
     trusted_proxies: TrustedProxies,
+    dpop: Option<crate::auth::dpop::DpopConfig>,
+    dpop_replay: Option<Arc<dyn crate::auth::dpop::ReplayStore>>,
 }
 
 /// The HTTP settings are unusable.
@@ -108,6 +110,8 @@ impl HttpConfig {
             resource_name: None,
             starting_scopes: None,
             trusted_proxies: TrustedProxies::default(),
+            dpop: None,
+            dpop_replay: None,
         })
     }
 
@@ -217,6 +221,22 @@ impl HttpConfig {
     /// proxy's. Default: none (the TCP peer is the client).
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
+        self
+    }
+
+    /// DPoP-bound tokens (RFC 9449): with [`DpopMode::Optional`](crate::auth::dpop::DpopMode)
+    /// they are accepted with proofs beside bearer tokens, with `Required` nothing else is.
+    /// Whatever the mode, a bound token is never accepted as a bearer token.
+    pub fn dpop(mut self, config: crate::auth::dpop::DpopConfig) -> Self {
+        self.dpop = (config.mode != crate::auth::dpop::DpopMode::Off).then_some(config);
+        self
+    }
+
+    /// Where proof `jti`s are remembered (default: in memory, per process). Replicas share
+    /// one (a [`RedisRateLimiter`](crate::rate::RedisRateLimiter) serves) so that a proof
+    /// replayed to another replica is refused too.
+    pub fn dpop_replay_store(mut self, store: Arc<dyn crate::auth::dpop::ReplayStore>) -> Self {
+        self.dpop_replay = Some(store);
         self
     }
 

@@ -317,6 +317,19 @@ where
     if let Some(scopes) = &config.oauth.default_scopes {
         http = http.starting_scopes(scopes.clone());
     }
+    http = http
+        .dpop(crate::auth::dpop::DpopConfig::new(config.oauth.dpop).nonce(config.oauth.dpop_nonce));
+    // Replicas sharing rate limits through Redis share the proofs they have seen too.
+    #[cfg(feature = "redis")]
+    if config.oauth.dpop != crate::config::DpopMode::Off
+        && config.rate_limit.store == crate::config::RateStore::Redis
+        && let Some(url) = config.secrets.get(crate::config::SecretKey::REDIS_URL)
+    {
+        let store = crate::rate::RedisRateLimiter::builder(url.clone())
+            .timeout(Duration::from_millis(config.rate_limit.timeout_ms))
+            .build();
+        http = http.dpop_replay_store(store);
+    }
     let resource = http.resource().to_string();
     let validator = validator_from_config(config, issuers, &resource).await?;
     Ok(HttpServer::new(server, validator, http))

@@ -323,6 +323,35 @@ impl RedisRateLimiter {
         }
     }
 
+    /// Records `key` for `ttl` with `SET key 1 NX PX ttl` (under this limiter's prefix):
+    /// `Ok(true)` the first time, `Ok(false)` while it is remembered. Every replica sharing
+    /// the Redis sees the same answer (DPoP `jti` replay, one-time values).
+    pub async fn set_once(&self, key: &[u8], ttl: Duration) -> Result<bool, RateLimitError> {
+        use base64::Engine;
+        let mut conn = self.connection()?;
+        let name = format!(
+            "{}once:{}",
+            self.prefix,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+        );
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let set = async {
+            redis::cmd("SET")
+                .arg(&name)
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis)
+                .query_async::<Option<String>>(&mut conn)
+                .await
+        };
+        match tokio::time::timeout(self.timeout, set).await {
+            Ok(Ok(reply)) => Ok(reply.is_some()),
+            Ok(Err(e)) => Err(RateLimitError { kind: classify(&e) }),
+            Err(_) => Err(RateLimitError { kind: "timed out" }),
+        }
+    }
+
     /// Whether the last decision found Redis unavailable.
     pub fn is_degraded(&self) -> bool {
         self.health.degraded.load(Ordering::Acquire)
@@ -465,6 +494,28 @@ impl RateLimiter for RedisRateLimiter {
         checks: &'a [RateCheck<'a>],
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitError>> {
         Box::pin(self.decide(checks))
+    }
+}
+
+/// DPoP `jti`s remembered in Redis: a proof replayed to another replica is refused too. An
+/// unreachable Redis refuses the proof (fail closed), whatever the rate limits' policy.
+#[cfg(feature = "http")]
+impl crate::auth::dpop::ReplayStore for RedisRateLimiter {
+    fn first_use(
+        &self,
+        key: [u8; 32],
+        ttl: Duration,
+    ) -> futures::future::BoxFuture<'_, Result<bool, ()>> {
+        Box::pin(async move {
+            self.set_once(&key, ttl).await.map_err(|e| {
+                tracing::warn!(
+                    target: crate::audit::TARGET,
+                    event = "dpop_replay_store_unavailable",
+                    reason = e.kind,
+                    "the DPoP replay store did not answer: proof refused"
+                );
+            })
+        })
     }
 }
 
