@@ -95,6 +95,7 @@ pub(super) fn issue_code(s: &Shared, pending: Pending, user: &str) -> Response {
                 user: user.to_owned(),
                 resource: pending.resource.clone(),
                 expires: Instant::now() + s.config.code_ttl,
+                dpop_jkt: pending.dpop_jkt.clone(),
             },
         );
     }
@@ -153,6 +154,18 @@ fn check_request(
                 "code_challenge must be an S256 challenge with code_challenge_method=S256",
             );
         }
+    }
+    // RFC 9449 section 10: a thumbprint is 43 base64url characters (SHA-256).
+    if p.get("dpop_jkt").is_some_and(|j| {
+        j.len() != 43
+            || !j
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return fail(
+            "invalid_request",
+            "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)",
+        );
     }
     let Some(resource) = p.get("resource") else {
         return fail(
@@ -221,6 +234,7 @@ pub(super) async fn authorize(State(s): State<Arc<Shared>>, RawQuery(query): Raw
         code_challenge: p.get("code_challenge").cloned().unwrap_or_default(),
         resource,
         created: Instant::now(),
+        dpop_jkt: p.get("dpop_jkt").cloned(),
     };
     match &s.config.approval {
         Approval::Auto { user } => issue_code(&s, pending, user),

@@ -32,6 +32,7 @@ pub(super) async fn metadata(State(s): State<Arc<Shared>>) -> Response {
             "response_modes_supported": ["query"],
             "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
             "code_challenge_methods_supported": ["S256"],
+            "dpop_signing_alg_values_supported": s.dpop.config().algorithms.iter().map(|a| crate::auth::keys::alg_name(*a)).collect::<Vec<_>>(),
             "token_endpoint_auth_methods_supported": ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
             "revocation_endpoint_auth_methods_supported": ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
             "scopes_supported": s.config.scopes_supported.iter().collect::<Vec<_>>(),

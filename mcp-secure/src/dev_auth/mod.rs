@@ -318,6 +318,9 @@ pub(crate) struct Shared {
     issuer: String,
     key: SigningKey,
     store: Mutex<store::Store>,
+    /// DPoP proofs at the token endpoint (RFC 9449 section 5): when a client sends one, its
+    /// tokens are bound to the proof's key.
+    dpop: crate::auth::dpop::DpopVerifier,
 }
 
 impl Shared {
@@ -426,6 +429,10 @@ impl DevAuthServer {
             issuer: issuer.clone(),
             key,
             store: Mutex::new(store),
+            dpop: crate::auth::dpop::DpopVerifier::new(
+                crate::auth::dpop::DpopConfig::new(crate::auth::dpop::DpopMode::Optional),
+                Arc::new(crate::auth::dpop::MemoryReplayStore::new(100_000)),
+            ),
         });
         {
             let mut store = shared.store();

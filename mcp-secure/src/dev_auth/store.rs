@@ -152,6 +152,8 @@ pub(super) struct Pending {
     pub code_challenge: String,
     pub resource: String,
     pub created: Instant,
+    /// RFC 9449 section 10: the thumbprint of the key the tokens must be bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 /// An issued authorization code.
@@ -164,6 +166,8 @@ pub(super) struct Code {
     pub user: String,
     pub resource: String,
     pub expires: Instant,
+    /// The key (`dpop_jkt`) the code's tokens must be bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A refresh-token family: every token from one authorization.
@@ -176,6 +180,9 @@ pub(super) struct Family {
     pub resource: String,
     pub revoked: bool,
     pub expires: Instant,
+    /// A public client's refresh tokens are bound to the key of the DPoP proof that started
+    /// the grant (RFC 9449 section 5): refreshing needs a proof by the same key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// One refresh token (by hash).

@@ -22,17 +22,28 @@ use super::{
 };
 use crate::{audit, auth::now_unix, scope::ScopeSet};
 
-fn token_response(
-    s: &Shared,
-    user: &str,
-    client_id: &str,
-    scopes: &ScopeSet,
-    resource: &str,
-    refresh: Option<&str>,
-) -> Response {
+/// The grant's parameters and the key its access token is bound to, if any.
+struct Issue<'a> {
+    user: &'a str,
+    client_id: &'a str,
+    scopes: &'a ScopeSet,
+    resource: &'a str,
+    refresh: Option<&'a str>,
+    jkt: Option<&'a str>,
+}
+
+fn token_response(s: &Shared, issue: Issue<'_>) -> Response {
+    let Issue {
+        user,
+        client_id,
+        scopes,
+        resource,
+        refresh,
+        jkt,
+    } = issue;
     let now = now_unix();
     let ttl = s.config.access_token_ttl.as_secs();
-    let claims = json!({
+    let mut claims = json!({
         "iss": s.issuer,
         "sub": user,
         "aud": resource,
@@ -43,6 +54,9 @@ fn token_response(
         "exp": now + ttl,
         "jti": random_token(),
     });
+    if let Some(jkt) = jkt {
+        claims["cnf"] = json!({ "jkt": jkt });
+    }
     let Ok(access_token) = s.key.sign(&claims, Some("at+jwt")) else {
         return oauth_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -52,7 +66,7 @@ fn token_response(
     };
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": ttl,
         "scope": scopes.to_string(),
     });
@@ -108,11 +122,19 @@ pub(super) async fn token(
     let client_id = match &caller {
         Caller::Public(id) | Caller::Confidential(id) => id.clone(),
     };
+    // RFC 9449 section 5: a DPoP proof binds what is issued to its key.
+    let jkt = match dpop_proof(&s, &headers).await {
+        Ok(jkt) => jkt,
+        Err(response) => return response,
+    };
+    let public = matches!(caller, Caller::Public(_));
     match p.get("grant_type").and_then(|g| GrantType::parse(g)) {
-        Some(GrantType::AuthorizationCode) => code_grant(&s, &client_id, &p),
-        Some(GrantType::RefreshToken) => refresh_grant(&s, &client_id, &p),
+        Some(GrantType::AuthorizationCode) => {
+            code_grant(&s, &client_id, &p, jkt.as_deref(), public)
+        }
+        Some(GrantType::RefreshToken) => refresh_grant(&s, &client_id, &p, jkt.as_deref()),
         Some(GrantType::ClientCredentials) => match caller {
-            Caller::Confidential(id) => client_credentials_grant(&s, &id, &p),
+            Caller::Confidential(id) => client_credentials_grant(&s, &id, &p, jkt.as_deref()),
             Caller::Public(_) => oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unauthorized_client",
@@ -127,7 +149,56 @@ pub(super) async fn token(
     }
 }
 
-fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Response {
+/// The thumbprint of the key of the request's DPoP proof, if it has one; a bad proof is
+/// `400 invalid_dpop_proof`.
+#[allow(clippy::result_large_err)]
+async fn dpop_proof(s: &Shared, headers: &HeaderMap) -> Result<Option<String>, Response> {
+    let mut proofs = headers.get_all("dpop").iter();
+    let proof = match (proofs.next(), proofs.next()) {
+        (None, _) => return Ok(None),
+        (Some(p), None) => p.to_str().ok(),
+        _ => None,
+    };
+    let bad = |failure: crate::auth::dpop::DpopFailure| {
+        tracing::warn!(target: audit::TARGET, event = "dpop_refused", reason = failure.as_str(), "dev authorization server refused a DPoP proof");
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+            failure.description(),
+        )
+    };
+    let Some(proof) = proof else {
+        return Err(bad(crate::auth::dpop::DpopFailure::Malformed));
+    };
+    let Ok(uri) = url::Url::parse(&format!("{}/token", s.issuer)) else {
+        return Err(bad(crate::auth::dpop::DpopFailure::BadUri));
+    };
+    s.dpop
+        .verify(
+            proof,
+            crate::auth::dpop::ProofTarget {
+                method: "POST",
+                uri: &uri,
+                access_token: None,
+                jkt: None,
+            },
+        )
+        .await
+        .map(|v| Some(v.jkt))
+        .map_err(bad)
+}
+
+fn invalid_dpop(description: &'static str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof", description)
+}
+
+fn code_grant(
+    s: &Shared,
+    client_id: &str,
+    p: &HashMap<String, String>,
+    jkt: Option<&str>,
+    public: bool,
+) -> Response {
     let Some(code) = p.get("code") else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -174,21 +245,32 @@ fn code_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Respo
             "resource differs from the authorization request",
         );
     }
+    // RFC 9449 section 10: a code requested with `dpop_jkt` is redeemed only with a proof by
+    // that key.
+    if let Some(expected) = &code.dpop_jkt
+        && jkt != Some(expected.as_str())
+    {
+        return invalid_dpop("the DPoP proof's key is not the one named by dpop_jkt");
+    }
     // A client that did not register the refresh grant gets no refresh token (a client that
     // steps up by refreshing first, as the TypeScript SDK does, then re-authorizes instead).
     let may_refresh = client_may(s, client_id, GrantType::RefreshToken);
-    let refresh = match start_family(s, client_id, &code, code_hash, may_refresh) {
+    let bind_refresh = if public { jkt } else { None };
+    let refresh = match start_family(s, client_id, &code, code_hash, may_refresh, bind_refresh) {
         Ok(refresh) => refresh,
         Err(response) => return response,
     };
     tracing::info!(target: audit::TARGET, event = "token_issued", grant = "authorization_code", subject = %audit::Sanitized(&code.user), "dev authorization server issued tokens");
     token_response(
         s,
-        &code.user,
-        client_id,
-        &code.scopes,
-        &code.resource,
-        refresh.as_deref(),
+        Issue {
+            user: &code.user,
+            client_id,
+            scopes: &code.scopes,
+            resource: &code.resource,
+            refresh: refresh.as_deref(),
+            jkt,
+        },
     )
 }
 
@@ -209,6 +291,7 @@ fn start_family(
     code: &Code,
     code_hash: [u8; 32],
     may_refresh: bool,
+    dpop_jkt: Option<&str>,
 ) -> Result<Option<String>, Response> {
     let family = random_token();
     let mut store = s.store();
@@ -232,6 +315,7 @@ fn start_family(
             resource: code.resource.clone(),
             revoked: false,
             expires,
+            dpop_jkt: dpop_jkt.map(str::to_owned),
         },
     );
     let refresh = may_refresh.then(|| {
@@ -253,7 +337,12 @@ fn start_family(
     Ok(refresh)
 }
 
-fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Response {
+fn refresh_grant(
+    s: &Shared,
+    client_id: &str,
+    p: &HashMap<String, String>,
+    jkt: Option<&str>,
+) -> Response {
     let Some(presented) = p.get("refresh_token") else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -294,6 +383,14 @@ fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Re
     }
     if family.revoked {
         return invalid_grant("the grant was revoked");
+    }
+    // A bound refresh token (a public client's, RFC 9449 section 5) needs a proof by its key.
+    if let Some(bound) = &family.dpop_jkt
+        && jkt != Some(bound.as_str())
+    {
+        drop(store);
+        tracing::warn!(target: audit::TARGET, event = "dpop_refused", reason = "refresh_key_mismatch", subject = %audit::Sanitized(&family.user), "a DPoP-bound refresh token was presented without its key");
+        return invalid_dpop("this refresh token is bound to another key");
     }
     if family.expires <= Instant::now() {
         return invalid_grant("the refresh token expired");
@@ -339,15 +436,23 @@ fn refresh_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Re
     tracing::info!(target: audit::TARGET, event = "token_issued", grant = "refresh_token", subject = %audit::Sanitized(&family.user), "dev authorization server issued tokens");
     token_response(
         s,
-        &family.user,
-        client_id,
-        &scopes,
-        &family.resource,
-        Some(&next),
+        Issue {
+            user: &family.user,
+            client_id,
+            scopes: &scopes,
+            resource: &family.resource,
+            refresh: Some(&next),
+            jkt,
+        },
     )
 }
 
-fn client_credentials_grant(s: &Shared, client_id: &str, p: &HashMap<String, String>) -> Response {
+fn client_credentials_grant(
+    s: &Shared,
+    client_id: &str,
+    p: &HashMap<String, String>,
+    jkt: Option<&str>,
+) -> Response {
     let Some(client) = s.store().clients.get(client_id).cloned() else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
     };
@@ -380,7 +485,17 @@ fn client_credentials_grant(s: &Shared, client_id: &str, p: &HashMap<String, Str
         Ok(scopes) => scopes,
         Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", why),
     };
-    token_response(s, client_id, client_id, &scopes, resource, None)
+    token_response(
+        s,
+        Issue {
+            user: client_id,
+            client_id,
+            scopes: &scopes,
+            resource,
+            refresh: None,
+            jkt,
+        },
+    )
 }
 
 /// The `scope` parameter of a token request, which may narrow `granted` but never widen it

@@ -171,5 +171,6 @@ fn header(jwt: &str) -> Value {
 
 mod browser;
 mod clients;
+mod dpop;
 mod flow;
 mod refusals;
