@@ -9,7 +9,10 @@
 //!   authorization code with PKCE S256 and a resource indicator → token;
 //! - a call that succeeds, a call refused with `403 insufficient_scope` and the step-up that
 //!   fixes it, a burst that hits `RATE_LIMITED` with its `retry_after`, secrets masked in
-//!   output, refresh token rotation, and a replayed refresh token refused (its family revoked).
+//!   output, refresh token rotation, and a replayed refresh token refused (its family revoked);
+//! - a DPoP-bound token (RFC 9449) working with proofs by its key through rmcp's client, and
+//!   the same token refused when stolen: as a bearer token, with a thief's proof, or with a
+//!   captured proof replayed.
 //!
 //! Run it: `cargo run --example tour`. It exits 0 only if every step behaved as it should.
 //! `LOG_LEVEL=info` also shows the audit events on stderr.
@@ -18,11 +21,17 @@
 #[path = "data_server.rs"]
 mod data_server;
 
-use std::{process::ExitCode, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use mcp_secure::{
+    auth::{
+        Algorithm, SigningKey,
+        dpop::{DpopConfig, DpopMode, DpopProofs},
+    },
     dev_auth::{self, DevAuthConfig, DevAuthServer, DevUser},
+    dpop_client::DpopHttpClient,
     http::{HttpConfig, HttpServer, setup::validator_for_issuer},
+    redact::SecretString,
     rmcp::{
         RoleClient, ServiceExt,
         model::{CallToolRequestParams, CallToolResult, JsonObject},
@@ -183,7 +192,10 @@ async fn start_servers(t: &mut Tour) -> Result<Servers, String> {
         true,
         "the authorization server's metadata names the same issuer and advertises PKCE S256",
     );
-    let http = HttpConfig::new(&mcp_url, auth_server.issuer()).map_err(|e| e.to_string())?;
+    // DPoP-bound tokens are accepted beside bearer tokens (step 10 shows them).
+    let http = HttpConfig::new(&mcp_url, auth_server.issuer())
+        .map_err(|e| e.to_string())?
+        .dpop(DpopConfig::new(DpopMode::Optional));
     let running = HttpServer::new(server, validator, http)
         .serve(mcp_listener)
         .await
@@ -517,6 +529,177 @@ async fn refresh(
     Ok(())
 }
 
+/// `POST url` with `authorization` and a `DPoP` proof (if any): status and JSON body.
+async fn raw_call(
+    url: &str,
+    authorization: &str,
+    proof: Option<&str>,
+) -> Result<(u16, Value), String> {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", authorization)
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "server_status", "arguments": {}}})
+            .to_string(),
+        );
+    if let Some(proof) = proof {
+        request = request.header("dpop", proof);
+    }
+    let r = request.send().await.map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    let body = serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+/// Step 10: a DPoP-bound token works with its key's proofs; the same token stolen does not.
+async fn dpop(t: &mut Tour, mcp_url: &str, issuer: &str) -> Result<(), String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    t.step(
+        10,
+        "Sender-constrained tokens (DPoP, RFC 9449): a stolen token does not work",
+    );
+    let key = SigningKey::generate(Algorithm::ES256, "tour-client").map_err(|e| e.to_string())?;
+    let holder = Arc::new(DpopProofs::new(key).ok_or("no thumbprint")?);
+    // Register, authorize with `dpop_jkt`, redeem the code with a proof by the same key.
+    let http = reqwest::Client::new();
+    let registered: Value = http
+        .post(format!("{issuer}/register"))
+        .json(
+            &json!({"redirect_uris": [REDIRECT_URI], "client_name": "tour (DPoP)",
+                       "token_endpoint_auth_method": "none"}),
+        )
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let client_id = registered["client_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let verifier = URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, client_id.as_bytes()).as_ref(),
+    ) + "-tour-verifier";
+    let challenge = URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()).as_ref(),
+    );
+    let mut url = url::Url::parse(&format!("{issuer}/authorize")).map_err(|e| e.to_string())?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("scope", "data:read")
+        .append_pair("resource", mcp_url)
+        .append_pair("dpop_jkt", holder.jkt());
+    let callback = dev_auth::approve_headless(url.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
+    let code = url::Url::parse(&callback)
+        .map_err(|e| e.to_string())?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or("no code")?;
+    let token_url = format!("{issuer}/token");
+    let proof = holder
+        .proof("POST", &token_url, None, None)
+        .ok_or("no proof")?;
+    let answer: Value = http
+        .post(&token_url)
+        .header("dpop", proof)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("client_id", client_id.as_str()),
+                    ("code_verifier", verifier.as_str()),
+                ])
+                .finish(),
+        )
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = answer["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let bound = claims_of(&token)["cnf"]["jkt"] == holder.jkt();
+    t.check(
+        answer["token_type"] == "DPoP" && bound,
+        "token_type DPoP; the access token carries cnf.jkt, the thumbprint of the client's key",
+    );
+    // rmcp's client, with a proof on every request.
+    let transport = StreamableHttpClientTransport::with_client(
+        DpopHttpClient::new(
+            reqwest::Client::new(),
+            holder.clone(),
+            SecretString::from(token.clone()),
+        ),
+        StreamableHttpClientTransportConfig::with_uri(mcp_url.to_owned()),
+    );
+    let client = ().serve(transport).await.map_err(|e| e.to_string())?;
+    let result = call(&client, "server_status", json!({})).await?;
+    let caller = result
+        .structured_content
+        .as_ref()
+        .and_then(|v| v.get("caller"))
+        .cloned();
+    t.check(
+        result.is_error == Some(false) && caller == Some(json!("alice")),
+        "rmcp's client with DpopHttpClient: server_status succeeds for alice (a fresh proof per request)",
+    );
+    let _ = client.cancel().await;
+    // Stolen: the token alone.
+    let (status, body) = raw_call(mcp_url, &format!("Bearer {token}"), None).await?;
+    t.check(
+        status == 401,
+        format!(
+            "the token presented as a bearer token: {status} {}",
+            body["error_description"].as_str().unwrap_or_default()
+        ),
+    );
+    let thief = DpopProofs::new(
+        SigningKey::generate(Algorithm::ES256, "thief").map_err(|e| e.to_string())?,
+    )
+    .ok_or("no thumbprint")?;
+    let forged = thief
+        .proof("POST", mcp_url, Some(&token), None)
+        .ok_or("no proof")?;
+    let (status, body) = raw_call(mcp_url, &format!("DPoP {token}"), Some(&forged)).await?;
+    t.check(
+        status == 401 && body["error"] == "invalid_dpop_proof",
+        format!(
+            "the token with a proof by the thief's own key: {status} {}",
+            body["error_description"].as_str().unwrap_or_default()
+        ),
+    );
+    let proof = holder
+        .proof("POST", mcp_url, Some(&token), None)
+        .ok_or("no proof")?;
+    let (first, _) = raw_call(mcp_url, &format!("DPoP {token}"), Some(&proof)).await?;
+    let (replayed, body) = raw_call(mcp_url, &format!("DPoP {token}"), Some(&proof)).await?;
+    t.check(
+        first == 200 && replayed == 401,
+        format!(
+            "a captured proof replayed: {replayed} {}",
+            body["error_description"].as_str().unwrap_or_default()
+        ),
+    );
+    Ok(())
+}
+
 async fn run(t: &mut Tour) -> Result<(), String> {
     let servers = start_servers(t).await?;
     let challenge = call_without_token(t, &servers.mcp_url).await?;
@@ -528,6 +711,7 @@ async fn run(t: &mut Tour) -> Result<(), String> {
     secrets(t, &client).await?;
     refresh(t, &auth_client, servers.auth_server.issuer()).await?;
     let _ = client.cancel().await;
+    dpop(t, &servers.mcp_url, servers.auth_server.issuer()).await?;
     servers.running.shutdown().await;
     servers.auth_server.shutdown().await;
     Ok(())

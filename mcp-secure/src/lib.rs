@@ -69,6 +69,8 @@ mod client;
 pub mod config;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
+#[cfg(feature = "dpop-client")]
+pub mod dpop_client;
 pub mod error;
 pub mod handler;
 #[cfg(feature = "http")]

@@ -558,6 +558,48 @@ mod over_http {
     }
 
     #[tokio::test]
+    async fn rmcp_client_with_dpop_lists_and_calls_and_the_stolen_token_alone_fails() {
+        use mcp_secure::{
+            dpop_client::DpopHttpClient,
+            redact::SecretString,
+            rmcp::{
+                ServiceExt,
+                model::CallToolRequestParams,
+                transport::{
+                    StreamableHttpClientTransport,
+                    streamable_http_client::StreamableHttpClientTransportConfig,
+                },
+            },
+        };
+        let stack = stack(DpopMode::Required, false).await;
+        let holder = std::sync::Arc::new(client());
+        let token = bound_token(&stack, holder.jkt());
+        let transport = StreamableHttpClientTransport::with_client(
+            DpopHttpClient::new(
+                reqwest::Client::new(),
+                holder.clone(),
+                SecretString::from(token.clone()),
+            ),
+            StreamableHttpClientTransportConfig::with_uri(stack.mcp_url.clone()),
+        );
+        let service = ().serve(transport).await.unwrap();
+        let tools = service.list_all_tools().await.unwrap();
+        assert!(tools.iter().any(|t| t.name == "whoami"));
+        let result = service
+            .call_tool(CallToolRequestParams::new("whoami"))
+            .await
+            .unwrap();
+        assert_eq!(result.structured_content.unwrap()["subject"], "alice");
+        service.cancel().await.unwrap();
+        // The same token stolen: rmcp's plain client with it as a bearer token is refused.
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(stack.mcp_url.clone()).auth_header(token),
+        );
+        assert!(().serve(transport).await.is_err());
+        stack.stop().await;
+    }
+
+    #[tokio::test]
     async fn server_nonces_round_trip_through_use_dpop_nonce() {
         let stack = stack(DpopMode::Required, true).await;
         let holder = client();
