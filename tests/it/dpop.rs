@@ -619,3 +619,40 @@ mod over_http {
         stack.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_proof_replayed_to_another_replica_is_refused_through_redis() {
+    use mcp_secure::{rate::RedisRateLimiter, redact::SecretString};
+    use mcp_secure_tests::RedisServer;
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    // Two replicas: each its own verifier and its own connections to the same Redis.
+    let replica = || {
+        let store = RedisRateLimiter::builder(SecretString::from(redis.url()))
+            .timeout(std::time::Duration::from_millis(500))
+            .build();
+        DpopVerifier::new(DpopConfig::new(DpopMode::Required), store)
+    };
+    let (a, b) = (replica(), replica());
+    let proofs = DpopProofs::new(SigningKey::generate(Algorithm::ES256, "c").unwrap()).unwrap();
+    let proof = proofs.proof("POST", URI, Some(TOKEN), None).unwrap();
+    assert_eq!(verify(&a, &proof, proofs.jkt()).await, Ok(()));
+    assert_eq!(
+        verify(&b, &proof, proofs.jkt()).await,
+        Err(DpopFailure::Replayed)
+    );
+    assert_eq!(
+        verify(&a, &proof, proofs.jkt()).await,
+        Err(DpopFailure::Replayed)
+    );
+    let fresh = proofs.proof("POST", URI, Some(TOKEN), None).unwrap();
+    assert_eq!(verify(&b, &fresh, proofs.jkt()).await, Ok(()));
+    // Redis down: proofs are refused (fail closed), not accepted unchecked.
+    redis.kill();
+    let another = proofs.proof("POST", URI, Some(TOKEN), None).unwrap();
+    assert_eq!(
+        verify(&a, &another, proofs.jkt()).await,
+        Err(DpopFailure::StoreUnavailable)
+    );
+}

@@ -296,7 +296,14 @@ pub struct DpopVerifier {
     config: DpopConfig,
     replay: Arc<dyn ReplayStore>,
     nonces: Option<Nonces>,
+    /// Prepared keys by the SHA-256 of their JWK text and the algorithm: a client signs every
+    /// proof with one key, and preparing it (an RSA modulus above all) costs more than the
+    /// rest of the check. Bounded; emptied when full.
+    keys: Mutex<HashMap<[u8; 32], Arc<VerifyingKey>>>,
 }
+
+/// Prepared proof keys kept at most.
+const MAX_CACHED_KEYS: usize = 10_000;
 
 /// What a valid proof established.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +335,7 @@ impl DpopVerifier {
             config,
             replay,
             nonces,
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
@@ -364,6 +372,34 @@ impl DpopVerifier {
             Ok(false) => Err(DpopFailure::Replayed),
             Err(()) => Err(DpopFailure::StoreUnavailable),
         }
+    }
+
+    /// The prepared key of a proof's `jwk` for `alg`, from the cache or checked and prepared.
+    fn key(&self, jwk: &Value, alg: Algorithm) -> Result<Arc<VerifyingKey>, DpopFailure> {
+        let mut id = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        id.update(alg_name(alg).as_bytes());
+        id.update(b"\0");
+        id.update(jwk.to_string().as_bytes());
+        let mut cache_key = [0u8; 32];
+        cache_key.copy_from_slice(id.finish().as_ref());
+        if let Some(key) = self
+            .keys
+            .lock()
+            .ok()
+            .and_then(|keys| keys.get(&cache_key).cloned())
+        {
+            return Ok(key);
+        }
+        let key = Arc::new(
+            VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| DpopFailure::BadKey)?,
+        );
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= MAX_CACHED_KEYS {
+                keys.clear();
+            }
+            keys.insert(cache_key, key.clone());
+        }
+        Ok(key)
     }
 
     /// Every check but replay; returns the thumbprint and the `jti`.
@@ -409,7 +445,7 @@ impl DpopVerifier {
         {
             return Err(F::PrivateKey);
         }
-        let key = VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| F::BadKey)?;
+        let key = self.key(jwk, alg)?;
         if !key.accepts(alg) {
             return Err(F::BadKey);
         }
