@@ -390,9 +390,8 @@ impl DpopVerifier {
         {
             return Ok(key);
         }
-        let key = Arc::new(
-            VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| DpopFailure::BadKey)?,
-        );
+        let key =
+            Arc::new(VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| DpopFailure::BadKey)?);
         if let Ok(mut keys) = self.keys.lock() {
             if keys.len() >= MAX_CACHED_KEYS {
                 keys.clear();
