@@ -461,3 +461,68 @@ pub async fn post(
 pub async fn post_bearer(url: &str, token: &str, body: &Value) -> Reply {
     post(url, Some(&format!("Bearer {token}")), body, &[]).await
 }
+
+/// A user token from a development authorization server at `issuer` for `resource` with
+/// `scope`: a public client registered, the code flow with PKCE approved headlessly.
+pub async fn dev_code_flow(issuer: &str, resource: &str, scope: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    const REDIRECT: &str = "http://127.0.0.1:45679/cb";
+    let http = reqwest::Client::new();
+    let registered: Value = http
+        .post(format!("{issuer}/register"))
+        .header("content-type", "application/json")
+        .body(
+            json!({"redirect_uris": [REDIRECT], "client_name": "test",
+                   "token_endpoint_auth_method": "none"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client = registered["client_id"].as_str().unwrap().to_owned();
+    let verifier = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let challenge = URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()).as_ref(),
+    );
+    let mut url = Url::parse(&format!("{issuer}/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("scope", scope)
+        .append_pair("resource", resource);
+    let callback = mcp_secure::dev_auth::approve_headless(url.as_str())
+        .await
+        .unwrap();
+    let code = Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .finish();
+    let answer: Value = http
+        .post(format!("{issuer}/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
+}

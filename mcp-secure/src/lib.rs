@@ -72,6 +72,8 @@ pub mod dev_auth;
 #[cfg(feature = "dpop-client")]
 pub mod dpop_client;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod exchange;
 pub mod handler;
 #[cfg(feature = "http")]
 pub mod http;

@@ -18,6 +18,7 @@ mod dev_auth;
 mod docs;
 mod dpop;
 mod examples;
+mod exchange;
 mod http;
 mod http_security;
 mod mixed;

@@ -299,7 +299,14 @@ pub struct DpopVerifier {
     /// Prepared keys by the SHA-256 of their JWK text and the algorithm: a client signs every
     /// proof with one key, and preparing it (an RSA modulus above all) costs more than the
     /// rest of the check. Bounded; emptied when full.
-    keys: Mutex<HashMap<[u8; 32], Arc<VerifyingKey>>>,
+    keys: Mutex<HashMap<[u8; 32], Arc<ProofKey>>>,
+}
+
+/// A proof key checked and prepared, with its thumbprint.
+#[derive(Debug)]
+struct ProofKey {
+    key: VerifyingKey,
+    jkt: String,
 }
 
 /// Prepared proof keys kept at most.
@@ -375,7 +382,7 @@ impl DpopVerifier {
     }
 
     /// The prepared key of a proof's `jwk` for `alg`, from the cache or checked and prepared.
-    fn key(&self, jwk: &Value, alg: Algorithm) -> Result<Arc<VerifyingKey>, DpopFailure> {
+    fn key(&self, jwk: &Value, alg: Algorithm) -> Result<Arc<ProofKey>, DpopFailure> {
         let mut id = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
         id.update(alg_name(alg).as_bytes());
         id.update(b"\0");
@@ -390,8 +397,10 @@ impl DpopVerifier {
         {
             return Ok(key);
         }
-        let key =
-            Arc::new(VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| DpopFailure::BadKey)?);
+        let key = Arc::new(ProofKey {
+            key: VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| DpopFailure::BadKey)?,
+            jkt: thumbprint(jwk).ok_or(DpopFailure::BadKey)?,
+        });
         if let Ok(mut keys) = self.keys.lock() {
             if keys.len() >= MAX_CACHED_KEYS {
                 keys.clear();
@@ -444,7 +453,8 @@ impl DpopVerifier {
         {
             return Err(F::PrivateKey);
         }
-        let key = self.key(jwk, alg)?;
+        let prepared = self.key(jwk, alg)?;
+        let key = &prepared.key;
         if !key.accepts(alg) {
             return Err(F::BadKey);
         }
@@ -503,7 +513,7 @@ impl DpopVerifier {
                 return Err(F::BadAth);
             }
         }
-        let jkt = thumbprint(jwk).ok_or(F::BadKey)?;
+        let jkt = prepared.jkt.clone();
         if let Some(bound) = target.jkt
             && !constant_time_eq(bound.as_bytes(), jkt.as_bytes())
         {

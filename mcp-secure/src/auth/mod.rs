@@ -30,7 +30,7 @@ pub use discovery::{AuthorizationServerMetadata, DiscoveryError};
 pub use fetch::FetchError;
 pub(crate) use fetch::{
     check_url as fetchable, client as fetch_client, get_json as fetch_json,
-    is_loopback_host as is_loopback,
+    is_loopback_host as is_loopback, post_form_json as fetch_form,
 };
 pub use introspection::{IntrospectionConfig, IntrospectionValidator};
 pub use jsonwebtoken::{Algorithm, Header};

@@ -192,6 +192,8 @@ pub struct DevAuthConfig {
     approval: Approval,
     allowed_origins: Vec<String>,
     scopes_supported: ScopeSet,
+    /// RFC 8693 token exchange: which client may exchange a user's token for which audiences.
+    exchange: Vec<(String, Vec<String>)>,
 }
 
 impl DevAuthConfig {
@@ -222,7 +224,24 @@ impl DevAuthConfig {
             approval: Approval::Auto { user: first },
             allowed_origins: Vec::new(),
             scopes_supported,
+            exchange: Vec::new(),
         })
+    }
+
+    /// Lets the confidential client `client_id` (one of [`DevAuthConfig::client`]) exchange a
+    /// user's access token issued here for a token for one of `audiences` (RFC 8693), on the
+    /// user's behalf: same subject, `act` naming the client, scopes no wider than the user's.
+    /// No other client may exchange, and not for any other audience.
+    pub fn token_exchange(
+        mut self,
+        client_id: impl Into<String>,
+        audiences: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.exchange.push((
+            client_id.into(),
+            audiences.into_iter().map(Into::into).collect(),
+        ));
+        self
     }
 
     /// Access token lifetime (default 15 minutes, at most 60).
@@ -321,9 +340,15 @@ pub(crate) struct Shared {
     /// DPoP proofs at the token endpoint (RFC 9449 section 5): when a client sends one, its
     /// tokens are bound to the proof's key.
     dpop: crate::auth::dpop::DpopVerifier,
+    /// Checks subject tokens of token exchanges: issued here, for one of the resources.
+    subjects: crate::auth::JwtValidator,
 }
 
 impl Shared {
+    fn subject_validator(&self) -> &crate::auth::JwtValidator {
+        &self.subjects
+    }
+
     fn store(&self) -> std::sync::MutexGuard<'_, store::Store> {
         self.store
             .lock()
@@ -424,7 +449,15 @@ impl DevAuthServer {
         let key = load_or_create_key(&config)?;
         let issuer = format!("http://{addr}");
         let store = store::Store::new(config.refresh_token_ttl);
+        let subjects = {
+            let jwks = crate::auth::keys::jwks_document([&key]);
+            let jwt = crate::auth::JwtConfig::new(issuer.clone(), config.resources[0].clone())
+                .audiences(config.resources.iter().cloned());
+            let keys = crate::auth::KeySource::from_jwks_json(&jwks, jwt.allowed_algorithms());
+            crate::auth::JwtValidator::new(jwt, keys)
+        };
         let shared = Arc::new(Shared {
+            subjects,
             config,
             issuer: issuer.clone(),
             key,

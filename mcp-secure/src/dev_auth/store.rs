@@ -80,6 +80,8 @@ pub(super) enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8693, for the clients the exchange policy names.
+    TokenExchange,
 }
 
 impl GrantType {
@@ -87,6 +89,7 @@ impl GrantType {
         Self::AuthorizationCode,
         Self::RefreshToken,
         Self::ClientCredentials,
+        Self::TokenExchange,
     ];
 
     pub(super) fn as_str(self) -> &'static str {
@@ -94,6 +97,7 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 

@@ -141,10 +141,18 @@ pub(super) async fn token(
                 "client_credentials needs a confidential client",
             ),
         },
+        Some(GrantType::TokenExchange) => match caller {
+            Caller::Confidential(id) => token_exchange_grant(&s, &id, &p).await,
+            Caller::Public(_) => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                "token exchange needs a confidential client",
+            ),
+        },
         _ => oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "grant_type must be authorization_code, refresh_token or client_credentials",
+            "grant_type must be authorization_code, refresh_token, client_credentials or token exchange",
         ),
     }
 }
@@ -496,6 +504,124 @@ fn client_credentials_grant(
             jkt,
         },
     )
+}
+
+/// RFC 8693 `access_token` token type.
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// RFC 8693: a user's access token issued here, exchanged by a client the policy names for a
+/// token for one of its allowed audiences: same subject, `act` naming the client, scopes no
+/// wider than the user's, expiring no later than the user's token.
+async fn token_exchange_grant(
+    s: &Shared,
+    client_id: &str,
+    p: &HashMap<String, String>,
+) -> Response {
+    let bad = |error: &'static str, description: &'static str| {
+        tracing::warn!(target: audit::TARGET, event = "token_exchange_refused", client_id = %audit::Sanitized(client_id), reason = error, "dev authorization server refused a token exchange");
+        oauth_error(StatusCode::BAD_REQUEST, error, description)
+    };
+    let Some(allowed) = s
+        .config
+        .exchange
+        .iter()
+        .find(|(c, _)| c == client_id)
+        .map(|(_, audiences)| audiences)
+    else {
+        return bad("unauthorized_client", "this client may not exchange tokens");
+    };
+    if p.get("subject_token_type").map(String::as_str) != Some(ACCESS_TOKEN_TYPE) {
+        return bad(
+            "invalid_request",
+            "subject_token_type must be urn:ietf:params:oauth:token-type:access_token",
+        );
+    }
+    if p.get("requested_token_type")
+        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+    {
+        return bad("invalid_request", "only access tokens are issued");
+    }
+    if p.contains_key("actor_token") {
+        return bad("invalid_request", "actor tokens are not supported");
+    }
+    let target = match (p.get("resource"), p.get("audience")) {
+        (Some(r), None) | (None, Some(r)) => r,
+        (Some(r), Some(a)) if r == a => r,
+        _ => return bad("invalid_target", "name one target: resource or audience"),
+    };
+    if !allowed.iter().any(|a| a == target) {
+        return bad(
+            "invalid_target",
+            "this client may not obtain tokens for that audience",
+        );
+    }
+    let Some(subject_token) = p.get("subject_token") else {
+        return bad("invalid_request", "subject_token is required");
+    };
+    let Ok(user) =
+        crate::auth::TokenValidator::validate(s.subject_validator(), subject_token).await
+    else {
+        return bad("invalid_grant", "the subject token is invalid or expired");
+    };
+    // A token bound to a key (DPoP) stays with its holder.
+    if crate::auth::dpop::bound_jkt(user.claims()).is_some() {
+        return bad(
+            "invalid_grant",
+            "a sender-constrained subject token cannot be exchanged",
+        );
+    }
+    let scopes = match requested_scopes(
+        p,
+        user.scopes(),
+        "the exchange may narrow the scope, never widen it",
+    ) {
+        Ok(scopes) => scopes,
+        Err(why) => return bad("invalid_scope", why),
+    };
+    let now = now_unix();
+    let user_exp = user
+        .expires_at()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(now, |d| d.as_secs());
+    let exp = (now + s.config.access_token_ttl.as_secs()).min(user_exp);
+    if exp <= now {
+        return bad("invalid_grant", "the subject token is invalid or expired");
+    }
+    let claims = json!({
+        "iss": s.issuer,
+        "sub": user.subject(),
+        "aud": target,
+        "client_id": client_id,
+        "scope": scopes.to_string(),
+        "act": {"sub": client_id},
+        "iat": now,
+        "nbf": now,
+        "exp": exp,
+        "jti": random_token(),
+    });
+    let Ok(access_token) = s.key.sign(&claims, Some("at+jwt")) else {
+        return oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "token signing failed",
+        );
+    };
+    tracing::info!(target: audit::TARGET, event = "token_issued", grant = "token_exchange", subject = %audit::Sanitized(user.subject()), client_id = %audit::Sanitized(client_id), audience = %audit::Sanitized(target), "dev authorization server exchanged a token");
+    (
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        Json(json!({
+            "access_token": access_token,
+            "issued_token_type": ACCESS_TOKEN_TYPE,
+            "token_type": "Bearer",
+            "expires_in": exp - now,
+            "scope": scopes.to_string(),
+        })),
+    )
+        .into_response()
 }
 
 /// The `scope` parameter of a token request, which may narrow `granted` but never widen it
