@@ -296,9 +296,10 @@ pub struct DpopVerifier {
     config: DpopConfig,
     replay: Arc<dyn ReplayStore>,
     nonces: Option<Nonces>,
-    /// Prepared keys by the SHA-256 of their JWK text and the algorithm: a client signs every
-    /// proof with one key, and preparing it (an RSA modulus above all) costs more than the
-    /// rest of the check. Bounded; emptied when full.
+    /// Checked proof headers and their prepared keys, by the SHA-256 of the header's bytes: a
+    /// client sends the same header (`typ`, `alg`, `jwk`) with every proof, and parsing it and
+    /// preparing its key (an RSA modulus above all) costs more than the rest of the check.
+    /// Bounded; emptied when full.
     keys: Mutex<HashMap<[u8; 32], Arc<ProofKey>>>,
 }
 
@@ -306,6 +307,7 @@ pub struct DpopVerifier {
 #[derive(Debug)]
 struct ProofKey {
     key: VerifyingKey,
+    alg: Algorithm,
     jkt: String,
 }
 
@@ -382,13 +384,15 @@ impl DpopVerifier {
     }
 
     /// The prepared key of a proof's `jwk` for `alg`, from the cache or checked and prepared.
-    fn key(&self, jwk: &Value, alg: Algorithm) -> Result<Arc<ProofKey>, DpopFailure> {
-        let mut id = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        id.update(alg_name(alg).as_bytes());
-        id.update(b"\0");
-        id.update(jwk.to_string().as_bytes());
+    /// The checked header of a proof: from the cache when these exact header bytes passed
+    /// before, else parsed, checked (`typ`, no unsupported member, `alg`, a public `jwk`) and
+    /// its key prepared.
+    fn header(&self, h: &str) -> Result<Arc<ProofKey>, DpopFailure> {
+        use DpopFailure as F;
         let mut cache_key = [0u8; 32];
-        cache_key.copy_from_slice(id.finish().as_ref());
+        cache_key.copy_from_slice(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, h.as_bytes()).as_ref(),
+        );
         if let Some(key) = self
             .keys
             .lock()
@@ -396,38 +400,6 @@ impl DpopVerifier {
             .and_then(|keys| keys.get(&cache_key).cloned())
         {
             return Ok(key);
-        }
-        let key = Arc::new(ProofKey {
-            key: VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| DpopFailure::BadKey)?,
-            jkt: thumbprint(jwk).ok_or(DpopFailure::BadKey)?,
-        });
-        if let Ok(mut keys) = self.keys.lock() {
-            if keys.len() >= MAX_CACHED_KEYS {
-                keys.clear();
-            }
-            keys.insert(cache_key, key.clone());
-        }
-        Ok(key)
-    }
-
-    /// Every check but replay; returns the thumbprint and the `jti`.
-    fn check(&self, proof: &str, target: ProofTarget<'_>) -> Result<(String, String), DpopFailure> {
-        use DpopFailure as F;
-        if proof.len() > MAX_PROOF_BYTES {
-            return Err(F::Malformed);
-        }
-        let mut segments = proof.split('.');
-        let (Some(h), Some(p), Some(s), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(F::Malformed);
-        };
-        // An empty signature (`alg: none`) passes the structure and fails on the algorithm.
-        if !(is_b64url(h) && is_b64url(p) && (s.is_empty() || is_b64url(s))) {
-            return Err(F::Malformed);
         }
         let header = decode_json(h)?;
         let typ = header.string("typ").map_err(|_| F::Malformed)?;
@@ -453,11 +425,45 @@ impl DpopVerifier {
         {
             return Err(F::PrivateKey);
         }
-        let prepared = self.key(jwk, alg)?;
-        let key = &prepared.key;
+        let key = VerifyingKey::from_jwk_value(jwk, &[alg]).map_err(|_| F::BadKey)?;
         if !key.accepts(alg) {
             return Err(F::BadKey);
         }
+        let prepared = Arc::new(ProofKey {
+            key,
+            alg,
+            jkt: thumbprint(jwk).ok_or(F::BadKey)?,
+        });
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= MAX_CACHED_KEYS {
+                keys.clear();
+            }
+            keys.insert(cache_key, prepared.clone());
+        }
+        Ok(prepared)
+    }
+
+    /// Every check but replay; returns the thumbprint and the `jti`.
+    fn check(&self, proof: &str, target: ProofTarget<'_>) -> Result<(String, String), DpopFailure> {
+        use DpopFailure as F;
+        if proof.len() > MAX_PROOF_BYTES {
+            return Err(F::Malformed);
+        }
+        let mut segments = proof.split('.');
+        let (Some(h), Some(p), Some(s), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(F::Malformed);
+        };
+        // An empty signature (`alg: none`) passes the structure and fails on the algorithm.
+        if !(is_b64url(h) && is_b64url(p) && (s.is_empty() || is_b64url(s))) {
+            return Err(F::Malformed);
+        }
+        let prepared = self.header(h)?;
+        let (key, alg) = (&prepared.key, prepared.alg);
         let message_len = h.len() + 1 + p.len();
         let message = proof.get(..message_len).ok_or(F::Malformed)?;
         match jsonwebtoken::crypto::verify(s, message.as_bytes(), key.decoding_key(), alg) {
