@@ -29,6 +29,8 @@ use crate::{Principal, error::ToolError, redact::SecretString, scope::ScopeSet};
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// RFC 8693's access-token type.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// RFC 7523's client assertion type.
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Why an exchange failed. Each is a fixed kind; none carries the authorization server's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -81,12 +83,16 @@ pub enum ClientAuth {
     /// `client_secret_basic`, the secret from the environment or a `*_FILE`
     /// (`OAUTH_CLIENT_SECRET`).
     Secret(SecretString),
+    /// `private_key_jwt` (RFC 7523): a short-lived assertion signed by this key per request;
+    /// no shared secret at all.
+    PrivateKeyJwt(crate::auth::SigningKey),
 }
 
 impl std::fmt::Debug for ClientAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Secret(_) => f.write_str("Secret(***)"),
+            Self::PrivateKeyJwt(key) => write!(f, "PrivateKeyJwt({key:?})"),
         }
     }
 }
@@ -119,6 +125,18 @@ impl ExchangeConfig {
             refresh_margin: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
             max_cached: 10_000,
+        }
+    }
+
+    /// Exchanges at `token_endpoint` as `client_id`, authenticating with `private_key_jwt`.
+    pub fn with_private_key(
+        token_endpoint: Url,
+        client_id: impl Into<String>,
+        key: crate::auth::SigningKey,
+    ) -> Self {
+        Self {
+            auth: ClientAuth::PrivateKeyJwt(key),
+            ..Self::new(token_endpoint, client_id, SecretString::from(String::new()))
         }
     }
 
@@ -230,6 +248,24 @@ impl TokenExchanger {
         Ok(token)
     }
 
+    /// A client assertion for one request: `iss` = `sub` = this client, `aud` the token
+    /// endpoint, one minute, a fresh `jti`.
+    fn assertion(&self, key: &crate::auth::SigningKey) -> Option<String> {
+        use aws_lc_rs::rand::SecureRandom;
+        let mut id = [0u8; 16];
+        aws_lc_rs::rand::SystemRandom::new().fill(&mut id).ok()?;
+        let now = crate::auth::now_unix();
+        let claims = serde_json::json!({
+            "iss": self.config.client_id,
+            "sub": self.config.client_id,
+            "aud": self.config.token_endpoint.as_str(),
+            "iat": now,
+            "exp": now + 60,
+            "jti": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id),
+        });
+        key.sign(&claims, None).ok()
+    }
+
     async fn fetch(
         &self,
         subject: &SecretString,
@@ -238,7 +274,7 @@ impl TokenExchanger {
     ) -> Result<Answer, ExchangeError> {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ClientAuth::Secret(secret) = &self.config.auth;
+        let assertion;
         let mut form = vec![
             ("grant_type", GRANT_TYPE),
             ("subject_token", subject.expose_secret()),
@@ -249,10 +285,22 @@ impl TokenExchanger {
         if !scope.is_empty() {
             form.push(("scope", scope));
         }
+        let basic = match &self.config.auth {
+            ClientAuth::Secret(secret) => {
+                Some((self.config.client_id.as_str(), secret.expose_secret()))
+            }
+            ClientAuth::PrivateKeyJwt(key) => {
+                assertion = self.assertion(key).ok_or(ExchangeError::Unavailable)?;
+                form.push(("client_id", &self.config.client_id));
+                form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
+                form.push(("client_assertion", &assertion));
+                None
+            }
+        };
         let answer: Answer = crate::auth::fetch_form(
             &self.client,
             &self.config.token_endpoint,
-            Some((&self.config.client_id, secret.expose_secret())),
+            basic,
             &form,
             64 * 1024,
         )

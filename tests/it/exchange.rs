@@ -101,6 +101,8 @@ impl Notes {
 
 struct World {
     auth: DevAuthServer,
+    /// The MCP server's `private_key_jwt` key (PKCS#8), registered at the authorization server.
+    client_key: Vec<u8>,
     mcp_url: String,
     api: String,
     exchanger: Arc<TokenExchanger>,
@@ -113,6 +115,9 @@ async fn world(margin: Duration, ttl: Duration) -> World {
     let mcp_url = format!("http://{}/mcp", mcp_listener.local_addr().unwrap());
     let api_audience = "https://notes-api.example.com/".to_owned();
     let other = "https://other.example.com/api".to_owned();
+    let client_key =
+        mcp_secure::auth::SigningKey::generate(mcp_secure::auth::Algorithm::ES256, "notes-mcp")
+            .unwrap();
     let config = DevAuthConfig::new(
         mcp_url.clone(),
         vec![DevUser::new("alice", "notes:read notes:write").unwrap()],
@@ -132,7 +137,8 @@ async fn world(margin: Duration, ttl: Duration) -> World {
         secret: SecretString::from(SECRET.to_owned()),
         scopes: ScopeSet::parse("notes:read").unwrap(),
     })
-    .token_exchange("notes-mcp", [api_audience.clone()]);
+    .token_exchange("notes-mcp", [api_audience.clone()])
+    .client_key("notes-mcp", client_key.public_jwk().clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let auth = DevAuthServer::start(config, listener).await.unwrap();
     // The downstream API trusts the same issuer, for its own audience only.
@@ -167,6 +173,7 @@ async fn world(margin: Duration, ttl: Duration) -> World {
         .unwrap();
     World {
         auth,
+        client_key: client_key.to_pkcs8().to_vec(),
         mcp_url,
         api,
         exchanger,
@@ -400,5 +407,99 @@ async fn the_development_server_exchanges_only_as_its_policy_says() {
     ] {
         assert_eq!((got.0, got.1.as_str()), expected, "{what}");
     }
+    w.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_server_can_authenticate_with_private_key_jwt_and_an_assertion_is_single_use() {
+    use mcp_secure::auth::{Algorithm, SigningKey};
+    let w = world(Duration::from_secs(30), Duration::from_secs(900)).await;
+    let token = user_token(&w).await;
+    let key = SigningKey::from_pkcs8(Algorithm::ES256, "notes-mcp", &w.client_key).unwrap();
+    let exchanger = TokenExchanger::new(ExchangeConfig::with_private_key(
+        format!("{}/token", w.auth.issuer()).parse().unwrap(),
+        "notes-mcp",
+        key,
+    ));
+    let caller = Principal::bearer("alice")
+        .token(SecretString::from(token.clone()))
+        .build();
+    let scopes = ScopeSet::parse("notes:read").unwrap();
+    let downstream = exchanger
+        .exchange(&caller, "https://notes-api.example.com/", &scopes)
+        .await
+        .unwrap();
+    let claims: Value = {
+        use base64::Engine;
+        let part = downstream
+            .expose_secret()
+            .split('.')
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(claims["aud"], "https://notes-api.example.com/");
+    assert_eq!(claims["act"]["sub"], "notes-mcp");
+    // An assertion signed by another key, and one replayed, are refused.
+    let token_url = format!("{}/token", w.auth.issuer());
+    let assertion = |key: &SigningKey, jti: &str| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        key.sign(
+            &json!({"iss": "notes-mcp", "sub": "notes-mcp", "aud": token_url, "iat": now,
+                    "exp": now + 60, "jti": jti}),
+            None,
+        )
+        .unwrap()
+    };
+    let post = |assertion: String| {
+        let token_url = token_url.clone();
+        let token = token.clone();
+        async move {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", token.as_str()),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                    ("audience", "https://notes-api.example.com/"),
+                    ("client_id", "notes-mcp"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.as_str()),
+                ])
+                .finish();
+            reqwest::Client::new()
+                .post(token_url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let registered = SigningKey::from_pkcs8(Algorithm::ES256, "notes-mcp", &w.client_key).unwrap();
+    let stranger = SigningKey::generate(Algorithm::ES256, "notes-mcp").unwrap();
+    assert_eq!(post(assertion(&stranger, "a-1")).await, 401);
+    let once = assertion(&registered, "a-2");
+    assert_eq!(post(once.clone()).await, 200);
+    assert_eq!(post(once).await, 401, "a replayed assertion");
     w.running.shutdown().await;
 }

@@ -173,29 +173,34 @@ impl Default for MemoryReplayStore {
     }
 }
 
+impl MemoryReplayStore {
+    /// [`ReplayStore::first_use`], answered at once: `Some(true)` the first time,
+    /// `Some(false)` for a replay, `None` when the store is full.
+    pub fn first_use_now(&self, key: [u8; 32], ttl: Duration) -> Option<bool> {
+        let now = Instant::now();
+        let mut guard = self.seen.lock().ok()?;
+        let (seen, last_sweep) = &mut *guard;
+        if let Some(until) = seen.get(&key)
+            && *until > now
+        {
+            return Some(false);
+        }
+        // Sweep expired entries at most once a second, or when full.
+        if seen.len() >= self.max || now.duration_since(*last_sweep) >= Duration::from_secs(1) {
+            seen.retain(|_, until| *until > now);
+            *last_sweep = now;
+        }
+        if seen.len() >= self.max {
+            return None;
+        }
+        seen.insert(key, now + ttl);
+        Some(true)
+    }
+}
+
 impl ReplayStore for MemoryReplayStore {
     fn first_use(&self, key: [u8; 32], ttl: Duration) -> BoxFuture<'_, Result<bool, ()>> {
-        let now = Instant::now();
-        let answer = (|| {
-            let mut guard = self.seen.lock().map_err(|_| ())?;
-            let (seen, last_sweep) = &mut *guard;
-            if let Some(until) = seen.get(&key)
-                && *until > now
-            {
-                return Ok(false);
-            }
-            // Sweep expired entries at most once a second, or when full.
-            if seen.len() >= self.max || now.duration_since(*last_sweep) >= Duration::from_secs(1) {
-                seen.retain(|_, until| *until > now);
-                *last_sweep = now;
-            }
-            if seen.len() >= self.max {
-                return Err(());
-            }
-            seen.insert(key, now + ttl);
-            Ok(true)
-        })();
-        Box::pin(std::future::ready(answer))
+        Box::pin(std::future::ready(self.first_use_now(key, ttl).ok_or(())))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Client authentication at the token and revocation endpoints: `none` for public clients,
-//! `client_secret_basic` or `client_secret_post` for confidential ones.
+//! `client_secret_basic`, `client_secret_post` or `private_key_jwt` (RFC 7523) for
+//! confidential ones.
 
 use std::collections::HashMap;
 
@@ -35,6 +36,9 @@ pub(super) fn authenticate_client(
         );
         r
     };
+    if p.contains_key("client_assertion") || p.contains_key("client_assertion_type") {
+        return private_key_jwt(s, headers, p).ok_or_else(invalid);
+    }
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -79,4 +83,81 @@ pub(super) fn authenticate_client(
         }
         _ => Err(invalid()),
     }
+}
+
+/// RFC 7523 client assertion type.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// `private_key_jwt`: a JWT signed by the client's registered key, `iss` = `sub` = the client,
+/// `aud` this server's token endpoint (or issuer), unexpired, lifetime at most 5 minutes, and
+/// its `jti` never seen before. No other credential may come with it.
+fn private_key_jwt(s: &Shared, headers: &HeaderMap, p: &HashMap<String, String>) -> Option<Caller> {
+    if headers.contains_key(header::AUTHORIZATION)
+        || p.contains_key("client_secret")
+        || p.get("client_assertion_type").map(String::as_str) != Some(JWT_BEARER)
+    {
+        return None;
+    }
+    let assertion = p.get("client_assertion")?;
+    // The client named by the assertion (its signature is checked below with that client's
+    // key, so reading `iss` first decides nothing).
+    let payload = assertion.split('.').nth(1)?;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?,
+    )
+    .ok()?;
+    let client_id = claims.get("iss")?.as_str()?.to_owned();
+    if p.get("client_id").is_some_and(|c| *c != client_id) {
+        return None;
+    }
+    let jwk = s
+        .config
+        .client_keys
+        .iter()
+        .find(|(c, _)| *c == client_id)
+        .map(|(_, k)| k)?;
+    let key = crate::auth::VerifyingKey::from_jwk_value(jwk, crate::auth::jwt::DEFAULT_ALGORITHMS)
+        .ok()?;
+    let header = jsonwebtoken::decode_header(assertion).ok()?;
+    if !key.accepts(header.alg) || !crate::auth::jwt::DEFAULT_ALGORITHMS.contains(&header.alg) {
+        return None;
+    }
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[format!("{}/token", s.issuer), s.issuer.clone()]);
+    validation.set_issuer(&[client_id.as_str()]);
+    validation.sub = Some(client_id.clone());
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    validation.leeway = 5;
+    let verified =
+        jsonwebtoken::decode::<serde_json::Value>(assertion, key.decoding_key(), &validation)
+            .ok()?
+            .claims;
+    let now = crate::auth::now_unix();
+    let exp = verified.get("exp")?.as_u64()?;
+    if exp > now + 300 {
+        return None;
+    }
+    let jti = verified.get("jti")?.as_str()?;
+    let mut id = [0u8; 32];
+    id.copy_from_slice(
+        aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            format!("{client_id}\0{jti}").as_bytes(),
+        )
+        .as_ref(),
+    );
+    let first = s.assertions.first_use_now(
+        id,
+        std::time::Duration::from_secs(exp.saturating_sub(now) + 10),
+    )?;
+    if !first {
+        tracing::warn!(target: crate::audit::TARGET, event = "client_assertion_replayed", client_id = %crate::audit::Sanitized(&client_id), "a client assertion was presented twice");
+        return None;
+    }
+    s.store()
+        .clients
+        .contains_key(&client_id)
+        .then_some(Caller::Confidential(client_id))
 }

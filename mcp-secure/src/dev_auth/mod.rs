@@ -194,6 +194,8 @@ pub struct DevAuthConfig {
     scopes_supported: ScopeSet,
     /// RFC 8693 token exchange: which client may exchange a user's token for which audiences.
     exchange: Vec<(String, Vec<String>)>,
+    /// `private_key_jwt` (RFC 7523): the public key each client signs its assertions with.
+    client_keys: Vec<(String, serde_json::Value)>,
 }
 
 impl DevAuthConfig {
@@ -225,7 +227,20 @@ impl DevAuthConfig {
             allowed_origins: Vec::new(),
             scopes_supported,
             exchange: Vec::new(),
+            client_keys: Vec::new(),
         })
+    }
+
+    /// Lets the confidential client `client_id` authenticate with `private_key_jwt` (RFC 7523
+    /// client assertions, single use, audience this server's token endpoint or issuer) signed
+    /// by the key whose public JWK is `public_jwk`, beside its secret.
+    pub fn client_key(
+        mut self,
+        client_id: impl Into<String>,
+        public_jwk: serde_json::Value,
+    ) -> Self {
+        self.client_keys.push((client_id.into(), public_jwk));
+        self
     }
 
     /// Lets the confidential client `client_id` (one of [`DevAuthConfig::client`]) exchange a
@@ -342,6 +357,8 @@ pub(crate) struct Shared {
     dpop: crate::auth::dpop::DpopVerifier,
     /// Checks subject tokens of token exchanges: issued here, for one of the resources.
     subjects: crate::auth::JwtValidator,
+    /// `jti`s of client assertions already used.
+    assertions: crate::auth::dpop::MemoryReplayStore,
 }
 
 impl Shared {
@@ -458,6 +475,7 @@ impl DevAuthServer {
         };
         let shared = Arc::new(Shared {
             subjects,
+            assertions: crate::auth::dpop::MemoryReplayStore::new(100_000),
             config,
             issuer: issuer.clone(),
             key,

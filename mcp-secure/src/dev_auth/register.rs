@@ -72,10 +72,22 @@ fn metadata(req: Registration) -> Result<Metadata, Response> {
     let bad = invalid_metadata;
     let auth_method = match req.token_endpoint_auth_method.as_deref() {
         None => ClientAuthMethod::None,
-        Some(m) => ClientAuthMethod::parse(m).ok_or_else(|| {
-            bad("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
-        })?,
+        Some(m) => ClientAuthMethod::parse(m)
+            .filter(|m| *m != ClientAuthMethod::PrivateKeyJwt)
+            .ok_or_else(|| {
+                bad("token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
+            })?,
     };
+    // Token exchange is granted by configuration only (DevAuthConfig::token_exchange).
+    let grant_exchange = req
+        .grant_types
+        .as_ref()
+        .is_some_and(|g| g.iter().any(|g| g == GrantType::TokenExchange.as_str()));
+    if grant_exchange {
+        return Err(bad(
+            "token exchange is for clients the server is configured with, not registered ones",
+        ));
+    }
     let public = auth_method == ClientAuthMethod::None;
     let grant_types: Option<Vec<GrantType>> = match &req.grant_types {
         None => Some(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]),

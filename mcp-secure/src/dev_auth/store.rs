@@ -56,16 +56,24 @@ pub(super) enum ClientAuthMethod {
     ClientSecretBasic,
     /// The client secret in the form body.
     ClientSecretPost,
+    /// A JWT signed by the client's key (RFC 7523), for pre-configured clients.
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
-    pub(super) const ALL: &[Self] = &[Self::None, Self::ClientSecretBasic, Self::ClientSecretPost];
+    pub(super) const ALL: &[Self] = &[
+        Self::None,
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::PrivateKeyJwt,
+    ];
 
     pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
