@@ -29,6 +29,29 @@ use crate::{Principal, error::ToolError, redact::SecretString, scope::ScopeSet};
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// RFC 8693's access-token type.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// RFC 7523's JWT bearer grant (Entra's on-behalf-of flow).
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Entra's resource-qualified scopes: `{audience}/{scope}` for each scope not already
+/// qualified, `{audience}/.default` when none.
+fn entra_scopes(audience: &str, scope: &str) -> String {
+    let base = audience.trim_end_matches('/');
+    if scope.is_empty() {
+        return format!("{base}/.default");
+    }
+    scope
+        .split(' ')
+        .map(|s| {
+            if s.contains('/') {
+                s.to_owned()
+            } else {
+                format!("{base}/{s}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// RFC 7523's client assertion type.
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -97,6 +120,20 @@ impl std::fmt::Debug for ClientAuth {
     }
 }
 
+/// Which request the authorization server understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Flavor {
+    /// RFC 8693 token exchange (`subject_token`, `audience`, `scope`).
+    #[default]
+    TokenExchange,
+    /// Microsoft Entra ID's on-behalf-of flow: the `jwt-bearer` grant with the caller's token
+    /// as `assertion`, `requested_token_use=on_behalf_of`, and resource-qualified scopes
+    /// (`{audience}/{scope}`, or `{audience}/.default` when none is asked for), the client's
+    /// credentials in the body ([Microsoft's documentation](https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow)).
+    EntraOnBehalfOf,
+}
+
 /// Settings of a [`TokenExchanger`].
 #[derive(Debug)]
 #[non_exhaustive]
@@ -113,6 +150,8 @@ pub struct ExchangeConfig {
     pub timeout: Duration,
     /// Exchanged tokens kept at most (default 10,000).
     pub max_cached: usize,
+    /// The request's shape (default RFC 8693).
+    pub flavor: Flavor,
 }
 
 impl ExchangeConfig {
@@ -125,7 +164,15 @@ impl ExchangeConfig {
             refresh_margin: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
             max_cached: 10_000,
+            flavor: Flavor::TokenExchange,
         }
+    }
+
+    /// Use Microsoft Entra ID's on-behalf-of flow instead of RFC 8693 (its token endpoint is
+    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`).
+    pub fn entra_on_behalf_of(mut self) -> Self {
+        self.flavor = Flavor::EntraOnBehalfOf;
+        self
     }
 
     /// Exchanges at `token_endpoint` as `client_id`, authenticating with `private_key_jwt`.
@@ -275,17 +322,37 @@ impl TokenExchanger {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let assertion;
-        let mut form = vec![
-            ("grant_type", GRANT_TYPE),
-            ("subject_token", subject.expose_secret()),
-            ("subject_token_type", ACCESS_TOKEN_TYPE),
-            ("requested_token_type", ACCESS_TOKEN_TYPE),
-            ("audience", audience),
-        ];
-        if !scope.is_empty() {
-            form.push(("scope", scope));
-        }
+        let entra_scope;
+        let mut form = match self.config.flavor {
+            Flavor::TokenExchange => {
+                let mut form = vec![
+                    ("grant_type", GRANT_TYPE),
+                    ("subject_token", subject.expose_secret()),
+                    ("subject_token_type", ACCESS_TOKEN_TYPE),
+                    ("requested_token_type", ACCESS_TOKEN_TYPE),
+                    ("audience", audience),
+                ];
+                if !scope.is_empty() {
+                    form.push(("scope", scope));
+                }
+                form
+            }
+            Flavor::EntraOnBehalfOf => {
+                entra_scope = entra_scopes(audience, scope);
+                vec![
+                    ("grant_type", JWT_BEARER_GRANT),
+                    ("assertion", subject.expose_secret()),
+                    ("requested_token_use", "on_behalf_of"),
+                    ("scope", entra_scope.as_str()),
+                ]
+            }
+        };
         let basic = match &self.config.auth {
+            ClientAuth::Secret(secret) if self.config.flavor == Flavor::EntraOnBehalfOf => {
+                form.push(("client_id", &self.config.client_id));
+                form.push(("client_secret", secret.expose_secret()));
+                None
+            }
             ClientAuth::Secret(secret) => {
                 Some((self.config.client_id.as_str(), secret.expose_secret()))
             }

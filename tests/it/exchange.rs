@@ -503,3 +503,95 @@ async fn the_server_can_authenticate_with_private_key_jwt_and_an_assertion_is_si
     assert_eq!(post(once).await, 401, "a replayed assertion");
     w.running.shutdown().await;
 }
+
+/// Microsoft Entra ID's on-behalf-of request, against a stand-in for its v2.0 token endpoint
+/// (Entra itself cannot run here) that answers only a request of exactly the documented shape:
+/// the `jwt-bearer` grant, the caller's token as `assertion`, `requested_token_use`,
+/// resource-qualified scopes and the client's credentials in the body.
+#[tokio::test]
+async fn entra_on_behalf_of_sends_the_documented_request() {
+    use std::collections::HashMap;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<std::sync::Mutex<Vec<HashMap<String, String>>>> = Arc::default();
+    let app = {
+        let seen = seen.clone();
+        Router::new().route(
+            "/tenant-1/oauth2/v2.0/token",
+            axum::routing::post(move |body: String| {
+                let seen = seen.clone();
+                async move {
+                    let form: HashMap<String, String> =
+                        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                    seen.lock().unwrap().push(form.clone());
+                    let expected = [
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                        ("client_id", "notes-mcp"),
+                        ("client_secret", SECRET),
+                        ("assertion", "user-access-token"),
+                        ("requested_token_use", "on_behalf_of"),
+                        ("scope", "api://notes-api/notes.read"),
+                    ];
+                    let ok = form.len() == expected.len()
+                        && expected.iter().all(|(k, v)| form.get(*k).map(String::as_str) == Some(*v));
+                    if ok {
+                        (
+                            axum::http::StatusCode::OK,
+                            axum::Json(json!({"token_type": "Bearer", "scope": "api://notes-api/notes.read",
+                                "expires_in": 3599, "ext_expires_in": 3599, "access_token": "obo-access-token"})),
+                        )
+                    } else {
+                        (
+                            axum::http::StatusCode::BAD_REQUEST,
+                            axum::Json(json!({"error": "invalid_request"})),
+                        )
+                    }
+                }
+            }),
+        )
+    };
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let exchanger = TokenExchanger::new(
+        ExchangeConfig::new(
+            format!("{base}/tenant-1/oauth2/v2.0/token")
+                .parse()
+                .unwrap(),
+            "notes-mcp",
+            SecretString::from(SECRET.to_owned()),
+        )
+        .entra_on_behalf_of(),
+    );
+    let caller = Principal::bearer("alice")
+        .token(SecretString::from("user-access-token".to_owned()))
+        .build();
+    let token = exchanger
+        .exchange(
+            &caller,
+            "api://notes-api",
+            &ScopeSet::parse("notes.read").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "obo-access-token");
+    // Cached like any exchange; another scope is another request.
+    exchanger
+        .exchange(
+            &caller,
+            "api://notes-api",
+            &ScopeSet::parse("notes.read").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    let refused = exchanger
+        .exchange(
+            &caller,
+            "api://notes-api",
+            &ScopeSet::parse("notes.write").unwrap(),
+        )
+        .await;
+    assert_eq!(refused.unwrap_err(), ExchangeError::Refused);
+    task.abort();
+}
