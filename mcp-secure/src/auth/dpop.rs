@@ -24,7 +24,12 @@ use futures::future::BoxFuture;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
-use super::{VerifyingKey, claims::Claims, keys::alg_name};
+use super::{
+    VerifyingKey,
+    claims::Claims,
+    jwt::{is_b64url, parse_alg},
+    keys::alg_name,
+};
 pub use crate::config::DpopMode;
 
 /// Longest proof accepted, in bytes.
@@ -534,34 +539,12 @@ impl DpopVerifier {
     }
 }
 
-fn is_b64url(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// A base64url segment holding a JSON object without repeated members.
 fn decode_json(segment: &str) -> Result<Claims, DpopFailure> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| DpopFailure::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| DpopFailure::Malformed)
-}
-
-fn parse_alg(name: &str) -> Option<Algorithm> {
-    Some(match name {
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "EdDSA" => Algorithm::EdDSA,
-        _ => return None,
-    })
 }
 
 /// `htu` names `uri`: same scheme, host, port and path (RFC 3986 normalised by the URL

@@ -322,7 +322,7 @@ impl Audience {
     }
 }
 
-fn is_b64url(segment: &str) -> bool {
+pub(super) fn is_b64url(segment: &str) -> bool {
     !segment.is_empty()
         && segment
             .bytes()
@@ -389,7 +389,7 @@ pub fn verify_signature_only(
     }
 }
 
-fn parse_alg(name: &str) -> Option<Algorithm> {
+pub(super) fn parse_alg(name: &str) -> Option<Algorithm> {
     Some(match name {
         "RS256" => Algorithm::RS256,
         "RS384" => Algorithm::RS384,

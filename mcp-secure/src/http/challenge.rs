@@ -36,16 +36,13 @@ impl DpopChallenge<'_> {
     /// The header value, e.g. `DPoP resource_metadata="…", error="invalid_dpop_proof",
     /// algs="ES256 RS256"`.
     pub fn header_value(&self) -> HeaderValue {
-        let mut out = String::from("DPoP resource_metadata=");
-        push_quoted(&mut out, self.resource_metadata);
-        if let Some(error) = self.error {
-            out.push_str(", error=");
-            push_quoted(&mut out, error);
-        }
-        if let Some(description) = self.description {
-            out.push_str(", error_description=");
-            push_quoted(&mut out, description);
-        }
+        let mut out = String::from("DPoP ");
+        push_common(
+            &mut out,
+            self.resource_metadata,
+            self.error,
+            self.description,
+        );
         out.push_str(", algs=");
         push_quoted(&mut out, self.algs);
         HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
@@ -70,21 +67,36 @@ fn push_quoted(out: &mut String, value: &str) {
     out.push('"');
 }
 
+/// `resource_metadata`, then `error` and `error_description` when given.
+fn push_common(
+    out: &mut String,
+    resource_metadata: &str,
+    error: Option<&str>,
+    description: Option<&str>,
+) {
+    out.push_str("resource_metadata=");
+    push_quoted(out, resource_metadata);
+    if let Some(error) = error {
+        out.push_str(", error=");
+        push_quoted(out, error);
+    }
+    if let Some(description) = description {
+        out.push_str(", error_description=");
+        push_quoted(out, description);
+    }
+}
+
 impl Challenge<'_> {
     /// The header value, e.g.
     /// `Bearer resource_metadata="https://…", error="insufficient_scope", scope="data:write"`.
     pub fn to_header_string(&self) -> String {
         let mut out = String::from("Bearer ");
-        out.push_str("resource_metadata=");
-        push_quoted(&mut out, self.resource_metadata);
-        if let Some(error) = self.error {
-            out.push_str(", error=");
-            push_quoted(&mut out, error);
-        }
-        if let Some(description) = self.description {
-            out.push_str(", error_description=");
-            push_quoted(&mut out, description);
-        }
+        push_common(
+            &mut out,
+            self.resource_metadata,
+            self.error,
+            self.description,
+        );
         if let Some(scope) = self.scope {
             out.push_str(", scope=");
             push_quoted(&mut out, scope);
