@@ -5,17 +5,18 @@ use std::{
     collections::HashMap,
     num::NonZeroU32,
     sync::{
-        Arc, RwLock, Weak,
+        Arc, Mutex, Weak,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
+use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use futures::future::BoxFuture;
 use governor::{
     Quota,
-    clock::{Clock, DefaultClock},
+    clock::{Clock, DefaultClock, Reference},
     nanos::Nanos,
     state::{StateStore, keyed::ShrinkableKeyedStateStore},
 };
@@ -113,7 +114,27 @@ impl ShrinkableKeyedStateStore<Arc<str>> for BoundedStore {
 /// Server, tool and rate: one limiter each.
 type LimiterKey = (&'static str, &'static str, RateSpec);
 
+/// Server and tool by the address and length of their `&'static str`, and the rate: what a
+/// decision looks up. An address names its text for the life of the program, so this is a
+/// cheap key (integers, no string hashing or comparison); two copies of one name at
+/// different addresses are two keys for the same limiter.
+type AddressKey = (usize, usize, usize, usize, RateSpec);
+
+fn address_key(server: &'static str, tool: &'static str, spec: &RateSpec) -> AddressKey {
+    (
+        server.as_ptr().addr(),
+        server.len(),
+        tool.as_ptr().addr(),
+        tool.len(),
+        *spec,
+    )
+}
+
 type Keyed = governor::RateLimiter<Arc<str>, BoundedStore, DefaultClock>;
+
+/// The per-tool table: read on every decision without a lock (an atomic load), replaced
+/// whole when a (tool, rate) is first seen (once per tool in a server's life).
+type Table = HashMap<AddressKey, Arc<Entry>, FxBuildHasher>;
 
 #[derive(Debug)]
 struct Entry {
@@ -134,11 +155,15 @@ struct Entry {
 pub struct MemoryRateLimiter {
     /// Keyed by names from code (server, tool) and the rate, never by client data, so a
     /// fast non-keyed hash is safe here; callers are hashed with SipHash by the store.
-    limiters: RwLock<HashMap<LimiterKey, Arc<Entry>, FxBuildHasher>>,
+    limiters: ArcSwap<Table>,
+    /// The limiters by the names' text: the one truth `limiters` points into, also what
+    /// sweeps and counts walk. Its lock serializes the (rare) replacements of `limiters`.
+    by_name: Mutex<HashMap<LimiterKey, Arc<Entry>, FxBuildHasher>>,
     /// One clock for every limiter: creating a clock calibrates it, which takes milliseconds.
+    /// It reads the CPU's counter, cheaper than `Instant::now`.
     clock: DefaultClock,
-    created: Instant,
-    /// Milliseconds after `created` of the last inline sweep; `u64::MAX` when a task sweeps.
+    created: <DefaultClock as Clock>::Instant,
+    /// Nanoseconds after `created` of the last inline sweep; `u64::MAX` when a task sweeps.
     last_sweep: AtomicU64,
     max_keys: usize,
 }
@@ -152,10 +177,12 @@ impl Default for MemoryRateLimiter {
 impl MemoryRateLimiter {
     /// A limiter tracking at most `max_keys` callers per tool, sweeping inline.
     pub fn with_max_keys(max_keys: usize) -> Self {
+        let clock = DefaultClock::default();
         Self {
-            limiters: RwLock::new(HashMap::default()),
-            clock: DefaultClock::default(),
-            created: Instant::now(),
+            limiters: ArcSwap::from_pointee(HashMap::default()),
+            by_name: Mutex::new(HashMap::default()),
+            created: clock.now(),
+            clock,
             last_sweep: AtomicU64::new(0),
             max_keys: max_keys.max(1),
         }
@@ -201,11 +228,12 @@ impl MemoryRateLimiter {
     }
 
     fn insert(&self, key: LimiterKey) -> Arc<Entry> {
-        let mut map = self
-            .limiters
-            .write()
+        let mut by_name = self
+            .by_name
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.entry(key)
+        let entry = by_name
+            .entry(key)
             .or_insert_with(|| {
                 let store = BoundedStore::default();
                 let limiter = governor::RateLimiter::new(
@@ -215,23 +243,24 @@ impl MemoryRateLimiter {
                 );
                 Arc::new(Entry { limiter, store })
             })
-            .clone()
+            .clone();
+        let mut table = Table::clone(&self.limiters.load());
+        table.insert(address_key(key.0, key.1, &key.2), entry.clone());
+        self.limiters.store(Arc::new(table));
+        entry
     }
 
     /// Decides synchronously (the in-memory store never waits).
     pub fn check_now(&self, key: RateKey<'_>, spec: &RateSpec) -> RateDecision {
         self.maybe_sweep_inline();
-        let map_key = (key.server, key.tool, *spec);
+        if let Some(entry) = self
+            .limiters
+            .load()
+            .get(&address_key(key.server, key.tool, spec))
         {
-            let map = self
-                .limiters
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(entry) = map.get(&map_key) {
-                return self.decide(entry, key.caller);
-            }
+            return self.decide(entry, key.caller);
         }
-        let entry = self.insert(map_key);
+        let entry = self.insert((key.server, key.tool, *spec));
         self.decide(&entry, key.caller)
     }
 
@@ -255,8 +284,8 @@ impl MemoryRateLimiter {
     /// Drops every caller whose budget is full again (indistinguishable from a new caller).
     pub fn evict_idle(&self) {
         let entries: Vec<Arc<Entry>> = self
-            .limiters
-            .read()
+            .by_name
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .cloned()
@@ -269,8 +298,8 @@ impl MemoryRateLimiter {
 
     /// Callers currently tracked, summed over tools.
     pub fn live_keys(&self) -> usize {
-        self.limiters
-            .read()
+        self.by_name
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .map(|e| e.store.len())
@@ -282,8 +311,13 @@ impl MemoryRateLimiter {
         if last == u64::MAX {
             return;
         }
-        let now = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
-        let due = u64::try_from(INLINE_SWEEP_EVERY.as_millis()).unwrap_or(u64::MAX);
+        let now = self
+            .clock
+            .now()
+            .duration_since(self.created)
+            .as_u64()
+            .min(u64::MAX - 1);
+        let due = u64::try_from(INLINE_SWEEP_EVERY.as_nanos()).unwrap_or(u64::MAX);
         if now.saturating_sub(last) >= due
             && self
                 .last_sweep
