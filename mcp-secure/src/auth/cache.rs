@@ -1,25 +1,89 @@
 //! The verified-token cache: keeps repeat calls with the same token off the signature path.
 //!
-//! Keyed by the SHA-256 of the token (the token itself is not kept), bounded, and an entry
-//! never outlives its token: a hit re-checks `exp` against the clock.
+//! Keyed by a 128-bit MAC of the token under a random per-process key (the token itself is
+//! not kept), bounded, and an entry never outlives its token: a hit re-checks `exp` against
+//! the clock.
+//!
+//! The MAC is GMAC (AES-128-GCM over the token as associated data, nothing encrypted), with
+//! aws-lc-rs: about four times faster than SHA-256 of a typical token on a CPU with AES and
+//! carry-less multiply instructions. A hit for a token that was not verified needs a token
+//! with the same tag as a cached one; the key is random, never leaves the process and no tag
+//! is ever shown, so that is a blind guess at a 128-bit value (GHASH's collision bound:
+//! at most ⌈len/16⌉ / 2^128 per try). The nonce is fixed, which is safe here because nothing
+//! is encrypted: the only output is the tag, and it stays in this map. Should the key not
+//! be made (no randomness), the first 16 bytes of SHA-256 serve instead, unkeyed but as
+//! hard to collide.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    hash::{BuildHasherDefault, Hasher},
+    sync::{
+        OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
-use aws_lc_rs::digest;
+use aws_lc_rs::{aead, digest};
 use dashmap::DashMap;
 
 use crate::principal::Principal;
 
-/// SHA-256 of a token.
-pub type TokenHash = [u8; 32];
+/// A token's 128-bit tag.
+pub type TokenHash = [u8; 16];
 
-/// Hashes a token for the cache.
+/// The process's tag key, made on first use; `None` without randomness.
+fn tag_key() -> Option<&'static aead::LessSafeKey> {
+    static KEY: OnceLock<Option<aead::LessSafeKey>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut key = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut key).ok()?;
+        let key = aead::UnboundKey::new(&aead::AES_128_GCM, &key).ok()?;
+        Some(aead::LessSafeKey::new(key))
+    })
+    .as_ref()
+}
+
+/// The cache's tag of a token (see the module documentation).
 pub fn token_hash(token: &str) -> TokenHash {
-    let d = digest::digest(&digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
+    let mut out = [0u8; 16];
+    let tag = tag_key().and_then(|key| {
+        key.seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key([0u8; aead::NONCE_LEN]),
+            aead::Aad::from(token.as_bytes()),
+            &mut [],
+        )
+        .ok()
+    });
+    match tag {
+        Some(tag) => out.copy_from_slice(tag.as_ref()),
+        None => {
+            let d = digest::digest(&digest::SHA256, token.as_bytes());
+            out.copy_from_slice(&d.as_ref()[..16]);
+        }
+    }
     out
 }
+
+/// Hashes a [`TokenHash`] for the map: its first eight bytes, which are already uniformly
+/// distributed and unknown outside the process (no second keyed hash needed).
+#[derive(Default)]
+pub struct TagHasher(u64);
+
+impl Hasher for TagHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(29) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+/// The map's hasher for tags.
+pub type TagHashing = BuildHasherDefault<TagHasher>;
 
 #[derive(Clone)]
 struct Entry {
@@ -33,7 +97,7 @@ struct Entry {
 
 /// A bounded cache of validated tokens.
 pub struct TokenCache {
-    map: DashMap<TokenHash, Entry>,
+    map: DashMap<TokenHash, Entry, TagHashing>,
     capacity: usize,
     hits: AtomicU64,
 }
@@ -51,7 +115,7 @@ impl TokenCache {
     /// A cache holding at most `capacity` tokens (0 disables caching).
     pub fn new(capacity: usize) -> Self {
         Self {
-            map: DashMap::new(),
+            map: DashMap::default(),
             capacity,
             hits: AtomicU64::new(0),
         }

@@ -27,7 +27,7 @@ use serde_json::Value;
 use super::{
     VerifyingKey,
     claims::Claims,
-    jwt::{is_b64url, parse_alg},
+    jwt::{is_b64url, parse_alg, split_compact},
     keys::alg_name,
 };
 pub use crate::config::DpopMode;
@@ -459,15 +459,7 @@ impl DpopVerifier {
         if proof.len() > MAX_PROOF_BYTES {
             return Err(F::Malformed);
         }
-        let mut segments = proof.split('.');
-        let (Some(h), Some(p), Some(s), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
-            return Err(F::Malformed);
-        };
+        let [h, p, s] = split_compact(proof).ok_or(F::Malformed)?;
         // An empty signature (`alg: none`) passes the structure and fails on the algorithm.
         if !(is_b64url(h) && is_b64url(p) && (s.is_empty() || is_b64url(s))) {
             return Err(F::Malformed);
@@ -476,9 +468,8 @@ impl DpopVerifier {
         let (key, alg) = (&prepared.key, prepared.alg);
         let message_len = h.len() + 1 + p.len();
         let message = proof.get(..message_len).ok_or(F::Malformed)?;
-        match jsonwebtoken::crypto::verify(s, message.as_bytes(), key.decoding_key(), alg) {
-            Ok(true) => {}
-            _ => return Err(F::BadSignature),
+        if key.verify(alg, message.as_bytes(), s) != Ok(true) {
+            return Err(F::BadSignature);
         }
         let claims = decode_json(p)?;
         let jti = claims

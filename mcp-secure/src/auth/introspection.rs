@@ -119,7 +119,7 @@ pub struct IntrospectionValidator {
     cache: TokenCache,
     /// Refusals the authorization server gave, reused for [`REFUSAL_TTL_SECS`] so that
     /// replaying a bad token (from however many addresses) does not become a POST each time.
-    refused: DashMap<TokenHash, (AuthFailure, u64)>,
+    refused: DashMap<TokenHash, (AuthFailure, u64), super::cache::TagHashing>,
 }
 
 /// How long a refusal by the authorization server is reused.
@@ -141,7 +141,7 @@ impl IntrospectionValidator {
         Ok(Self {
             client: fetch::client(config.timeout),
             cache: TokenCache::new(config.cache_capacity),
-            refused: DashMap::new(),
+            refused: DashMap::default(),
             config,
         })
     }

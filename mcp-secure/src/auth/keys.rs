@@ -52,6 +52,57 @@ pub enum KeyRejected {
     AlgorithmMismatch,
 }
 
+/// The public key's material, decoded once: what [`VerifyingKey`] prepares its verifiers from.
+enum Material {
+    /// RSA modulus and exponent, big-endian.
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    /// An uncompressed EC point (`04 || x || y`) or an Ed25519 public key.
+    Point(Vec<u8>),
+}
+
+/// The algorithms a prepared verifier can serve, in slot order.
+const PREPARED: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// aws-lc-rs's verification algorithm for a JWS `alg`: the same ones `jsonwebtoken` uses
+/// (RSA moduli of 2048 to 8192 bits, fixed-length `r || s` ECDSA signatures).
+fn verification_algorithm(
+    alg: Algorithm,
+) -> Option<&'static dyn aws_lc_rs::signature::VerificationAlgorithm> {
+    use aws_lc_rs::signature as sig;
+    Some(match alg {
+        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &sig::ED25519,
+        _ => rsa_parameters(alg)?,
+    })
+}
+
+fn rsa_parameters(alg: Algorithm) -> Option<&'static aws_lc_rs::signature::RsaParameters> {
+    use aws_lc_rs::signature as sig;
+    Some(match alg {
+        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// Longest signature accepted: an RSA-8192 signature (the largest modulus verified).
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
 /// A verified-usable public key.
 pub struct VerifyingKey {
     kid: Option<String>,
@@ -62,7 +113,15 @@ pub struct VerifyingKey {
     /// The JWK's `alg`, when it names one: tokens must then use exactly that algorithm.
     alg: Option<Algorithm>,
     family: jsonwebtoken::AlgorithmFamily,
+    /// For `jsonwebtoken::decode` where a whole JWT is checked with it (the development
+    /// server's client assertions); tokens and proofs use `prepared`.
+    #[cfg_attr(not(feature = "dev-auth"), allow(dead_code))]
     key: DecodingKey,
+    material: Material,
+    /// One parsed aws-lc-rs key per algorithm (slots as in `PREPARED`), made on first use:
+    /// a token's verification does not parse the key again (for RSA, the Montgomery
+    /// constants are computed once per key, not once per token).
+    prepared: [std::sync::OnceLock<Option<aws_lc_rs::signature::ParsedPublicKey>>; 9],
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -106,6 +165,31 @@ fn bit_length(b64: &str) -> Option<usize> {
     let first = bytes.iter().position(|&b| b != 0)?;
     let lead = bytes[first].leading_zeros() as usize;
     Some((bytes.len() - first) * 8 - lead)
+}
+
+/// The key's material in the form aws-lc-rs parses (as `jsonwebtoken` decodes it from a JWK).
+fn material(jwk: &Jwk) -> Result<Material, KeyRejected> {
+    let decode = |b64: &str| {
+        URL_SAFE_NO_PAD
+            .decode(b64)
+            .map_err(|_| KeyRejected::Malformed)
+    };
+    Ok(match &jwk.algorithm {
+        AlgorithmParameters::RSA(rsa) => Material::Rsa {
+            n: decode(&rsa.n)?,
+            e: decode(&rsa.e)?,
+        },
+        AlgorithmParameters::EllipticCurve(ec) => {
+            let (x, y) = (decode(&ec.x)?, decode(&ec.y)?);
+            let mut point = Vec::with_capacity(1 + x.len() + y.len());
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            Material::Point(point)
+        }
+        AlgorithmParameters::OctetKeyPair(okp) => Material::Point(decode(&okp.x)?),
+        _ => return Err(KeyRejected::Malformed),
+    })
 }
 
 /// `sha256:` and the first 16 bytes, in hex, of the digest of the JWK's key parameters, id
@@ -199,6 +283,8 @@ impl VerifyingKey {
                 alg: Some(curve_alg),
                 family,
                 key,
+                material: material(jwk)?,
+                prepared: Default::default(),
             });
         }
         let key = DecodingKey::from_jwk(jwk).map_err(|_| KeyRejected::Malformed)?;
@@ -208,7 +294,52 @@ impl VerifyingKey {
             alg,
             family,
             key,
+            material: material(jwk)?,
+            prepared: Default::default(),
         })
+    }
+
+    /// The parsed key for `alg`, made on first use; `None` when this key cannot serve `alg`
+    /// or aws-lc-rs refuses the material (an EC point off its curve, say).
+    fn prepared(&self, alg: Algorithm) -> Option<&aws_lc_rs::signature::ParsedPublicKey> {
+        use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
+        if !self.accepts(alg) {
+            return None;
+        }
+        let slot = PREPARED.iter().position(|a| *a == alg)?;
+        self.prepared[slot]
+            .get_or_init(|| match &self.material {
+                Material::Rsa { n, e } => RsaPublicKeyComponents { n, e }
+                    .to_parsed_public_key(rsa_parameters(alg)?)
+                    .ok(),
+                Material::Point(bytes) => {
+                    ParsedPublicKey::new(verification_algorithm(alg)?, bytes).ok()
+                }
+            })
+            .as_ref()
+    }
+
+    /// Verifies a compact JWS's signature: `signature_b64` (base64url, unpadded) over
+    /// `message` (`header.payload`) with `alg`. `Ok(false)`: not a valid signature by this key
+    /// (also a key that cannot serve `alg`); `Err(Malformed)`: the signature is not base64url.
+    pub(crate) fn verify(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        signature_b64: &str,
+    ) -> Result<bool, super::AuthFailure> {
+        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
+        let len = match URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut signature) {
+            Ok(len) => len,
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => return Ok(false),
+            Err(base64::DecodeSliceError::DecodeError(_)) => {
+                return Err(super::AuthFailure::Malformed);
+            }
+        };
+        let Some(key) = self.prepared(alg) else {
+            return Ok(false);
+        };
+        Ok(key.verify_sig(message, &signature[..len]).is_ok())
     }
 
     /// The key id.
@@ -226,6 +357,7 @@ impl VerifyingKey {
         family_of(alg) == self.family && self.alg.is_none_or(|a| a == alg)
     }
 
+    #[cfg_attr(not(feature = "dev-auth"), allow(dead_code))]
     pub(crate) fn decoding_key(&self) -> &DecodingKey {
         &self.key
     }

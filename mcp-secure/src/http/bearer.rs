@@ -401,9 +401,14 @@ pub(super) async fn authenticate(
             Some(p) => p,
             None => return state.throttled(ip, wait),
         },
-        None => match state.validator.validate(token).await {
-            Ok(p) => p,
-            Err(failure) => return state.refused(failure, ip),
+        // A verified token is served synchronously (no boxed future); only a miss goes on to
+        // validation.
+        None => match state.validator.cached(token) {
+            Some(p) => p,
+            None => match state.validator.validate(token).await {
+                Ok(p) => p,
+                Err(failure) => return state.refused(failure, ip),
+            },
         },
     };
     // A bound token only with a proof by its key; a bearer token only where that is allowed.
