@@ -89,6 +89,15 @@ impl Event {
             Self::ResourceRead => "resource_read",
         }
     }
+
+    /// The name in words, for the message (no allocation per event).
+    fn words(self) -> &'static str {
+        match self {
+            Self::ToolCall => "tool call",
+            Self::PromptGet => "prompt get",
+            Self::ResourceRead => "resource read",
+        }
+    }
 }
 
 /// One decision about one tool call, prompt request or resource read.
@@ -128,7 +137,7 @@ pub(crate) fn decision(d: &Decision<'_>) {
             tool_error = d.tool_error,
             duration_us,
             "{} allowed",
-            kind.replace('_', " ")
+            d.event.words()
         );
         return;
     };
@@ -169,7 +178,7 @@ pub(crate) fn decision(d: &Decision<'_>) {
         stage,
         duration_us,
         "{} denied{what}",
-        kind.replace('_', " ")
+        d.event.words()
     );
 }
 

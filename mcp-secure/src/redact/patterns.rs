@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use super::MASK;
 
@@ -24,22 +24,30 @@ struct Patterns {
     credential_pair: Regex,
     /// `Bearer …` or a JWT anywhere.
     bearer_or_jwt: Regex,
+    /// The three at once: one scan tells whether a text needs masking at all (most do not).
+    any: RegexSet,
 }
+
+const URL_USERINFO: &str = r#"(?i)\b[a-z][a-z0-9+.\-]*://([^/?#@\s"'<>\\]+)@"#;
+const CREDENTIAL_PAIR: &str = concat!(
+    r#"(?i)\b(?:password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|"#,
+    r#"access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|session[_-]?token|token|"#,
+    r#"authorization|private[_-]?key)\b["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?"#,
+    r#"([^\s"'&;,<>]+)"#
+);
+const BEARER_OR_JWT: &str = concat!(
+    r"(?i:\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*))",
+    r"|(\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
+);
 
 static PATTERNS: LazyLock<Result<Patterns, PatternError>> = LazyLock::new(|| {
     let compile = |re: &str| Regex::new(re).map_err(|_| PatternError);
     Ok(Patterns {
-        url_userinfo: compile(r#"(?i)\b[a-z][a-z0-9+.\-]*://([^/?#@\s"'<>\\]+)@"#)?,
-        credential_pair: compile(concat!(
-            r#"(?i)\b(?:password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|"#,
-            r#"access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|session[_-]?token|token|"#,
-            r#"authorization|private[_-]?key)\b["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?"#,
-            r#"([^\s"'&;,<>]+)"#
-        ))?,
-        bearer_or_jwt: compile(concat!(
-            r"(?i:\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*))",
-            r"|(\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
-        ))?,
+        url_userinfo: compile(URL_USERINFO)?,
+        credential_pair: compile(CREDENTIAL_PAIR)?,
+        bearer_or_jwt: compile(BEARER_OR_JWT)?,
+        any: RegexSet::new([URL_USERINFO, CREDENTIAL_PAIR, BEARER_OR_JWT])
+            .map_err(|_| PatternError)?,
     })
 });
 
@@ -47,6 +55,14 @@ static PATTERNS: LazyLock<Result<Patterns, PatternError>> = LazyLock::new(|| {
 /// start.
 pub fn ensure_compiled() -> Result<(), PatternError> {
     PATTERNS.as_ref().map(|_| ()).map_err(|e| *e)
+}
+
+/// Whether `text` has no credential shape to mask (one scan). With the patterns missing,
+/// no text is known to be clean.
+pub(crate) fn clean(text: &str) -> bool {
+    PATTERNS
+        .as_ref()
+        .is_ok_and(|patterns| !patterns.any.is_match(text))
 }
 
 /// Masks credential shapes in `text`; returns how many were masked.
@@ -62,6 +78,9 @@ pub(crate) fn mask(text: &mut String) -> usize {
             return 1;
         }
     };
+    if !patterns.any.is_match(text) {
+        return 0;
+    }
     let mut count = 0;
     for (re, userinfo) in [
         (&patterns.url_userinfo, true),

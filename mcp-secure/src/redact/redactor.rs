@@ -201,7 +201,12 @@ impl Redactor {
             });
             out = Some(replaced);
         }
-        let mut current = out.unwrap_or_else(|| text.to_owned());
+        let mut current = match out {
+            Some(replaced) => replaced,
+            // Nothing registered matched and no credential shape is there: no copy to make.
+            None if patterns::clean(text) => return None,
+            None => text.to_owned(),
+        };
         count += patterns::mask(&mut current);
         (count > 0).then_some((current, count))
     }
