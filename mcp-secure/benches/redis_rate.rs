@@ -1,7 +1,8 @@
 //! The Redis limiter's decision round trip on loopback: latency percentiles of
-//! `RedisRateLimiter::check` (one `EVALSHA` of the GCRA script) interleaved call by call with a
-//! bare `PING` on its own connection, so the ratio is the script's cost over the network's;
-//! then throughput with concurrent callers.
+//! `RedisRateLimiter::check` (one `EVALSHA` of the GCRA script) interleaved call by call with
+//! a bare `EVALSHA` of the same GCRA script (same key shape and arguments: what the limiter
+//! adds on the client side), a bare `EVALSHA` of a no-op script (`return 0`, one key) and a
+//! bare `PING`, each on its own connection; then throughput with concurrent callers.
 //!
 //! Uses `MCP_SECURE_BENCH_REDIS_URL` if set, else spawns `redis-server` on a free loopback
 //! port (skips when there is none). Run: `cargo bench -p mcp-secure --features redis --bench redis_rate`.
@@ -107,33 +108,82 @@ fn main() {
                 .unwrap();
         }
 
+        let mut script_conn = client.get_multiplexed_async_connection().await.unwrap();
+        let noop = redis::Script::new("return 0");
+        let _: i64 = noop
+            .key("bench:noop")
+            .invoke_async(&mut script_conn)
+            .await
+            .unwrap();
+        let gcra = redis::Script::new(mcp_secure::rate::GCRA);
+        let other: Arc<str> = "bench-bare-script".into();
+        let gcra_key = limiter.redis_key(RateKey {
+            caller: &other,
+            ..key
+        });
+        let mut gcra_conn = client.get_multiplexed_async_connection().await.unwrap();
         let mut decision = Vec::with_capacity(SAMPLES);
+        let mut bare_gcra = Vec::with_capacity(SAMPLES);
+        let mut script = Vec::with_capacity(SAMPLES);
         let mut ping = Vec::with_capacity(SAMPLES);
         for i in 0..SAMPLES {
-            let decide_first = i % 2 == 0;
-            for step in 0..2 {
+            // The three in a rotating order.
+            for step in 0..4 {
                 let t = Instant::now();
-                if (step == 0) == decide_first {
-                    let d = limiter.check(key, &spec).await.unwrap();
-                    assert_eq!(d, RateDecision::Allowed);
-                    decision.push(t.elapsed());
-                } else {
-                    let _: String = redis::cmd("PING")
-                        .query_async(&mut ping_conn)
-                        .await
-                        .unwrap();
-                    ping.push(t.elapsed());
+                match (step + i) % 4 {
+                    0 => {
+                        let d = limiter.check(key, &spec).await.unwrap();
+                        assert_eq!(d, RateDecision::Allowed);
+                        decision.push(t.elapsed());
+                    }
+                    3 => {
+                        let reply: Vec<i64> = gcra
+                            .key(&gcra_key)
+                            .arg(1)
+                            .arg(1_000_000_000_u64)
+                            .invoke_async(&mut gcra_conn)
+                            .await
+                            .unwrap();
+                        assert_eq!(reply.first(), Some(&1));
+                        bare_gcra.push(t.elapsed());
+                    }
+                    1 => {
+                        let _: i64 = noop
+                            .key("bench:noop")
+                            .invoke_async(&mut script_conn)
+                            .await
+                            .unwrap();
+                        script.push(t.elapsed());
+                    }
+                    _ => {
+                        let _: String = redis::cmd("PING")
+                            .query_async(&mut ping_conn)
+                            .await
+                            .unwrap();
+                        ping.push(t.elapsed());
+                    }
                 }
             }
         }
         decision.sort();
+        bare_gcra.sort();
+        script.sort();
         ping.sort();
         println!("{SAMPLES} sequential round trips on loopback, interleaved:");
         for (name, p) in [("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999)] {
-            let (d, q) = (percentile(&decision, p), percentile(&ping, p));
+            let (d, g, e, q) = (
+                percentile(&decision, p),
+                percentile(&bare_gcra, p),
+                percentile(&script, p),
+                percentile(&ping, p),
+            );
             println!(
-                "  {name:>5}: decision {:7.1} us, PING {:7.1} us, ratio {:.2}",
+                "  {name:>5}: decision {:6.1} us | bare GCRA EVALSHA {:6.1} us ({:.2}x) | no-op EVALSHA {:6.1} us ({:.2}x) | PING {:6.1} us ({:.2}x)",
                 us(d),
+                us(g),
+                us(d) / us(g),
+                us(e),
+                us(d) / us(e),
                 us(q),
                 us(d) / us(q)
             );

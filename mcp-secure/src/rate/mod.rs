@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 
 pub use memory::{DEFAULT_MAX_KEYS, MemoryRateLimiter};
 #[cfg(feature = "redis")]
-pub use redis::{RedisRateLimiter, RedisRateLimiterBuilder};
+pub use redis::{GCRA, RedisRateLimiter, RedisRateLimiterBuilder};
 
 use crate::policy::RateSpec;
 

@@ -31,8 +31,10 @@ use crate::{audit, policy::RateSpec};
 /// (`interval × (burst − 1)`), both in microseconds. Returns `{1, 0}` when admitted (every
 /// key charged) or `{0, wait}` with the microseconds until the call would be admitted (no key
 /// charged). Times are microseconds since the epoch from the server's clock: about 2^51,
-/// exact in Lua's doubles.
-const GCRA: &str = r"
+/// exact in Lua's doubles. Public for the benchmark that compares a decision with a bare call
+/// of the same script.
+#[doc(hidden)]
+pub const GCRA: &str = r"
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
