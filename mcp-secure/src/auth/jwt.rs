@@ -45,20 +45,10 @@ pub enum TypPolicy {
     AllowJwt,
 }
 
-/// The signature algorithms accepted by default: RSA (PKCS#1 v1.5 and PSS), ECDSA P-256 and
-/// P-384, Ed25519. Never `none` and never HMAC (a shared secret is not a resource server's to
+/// The signature algorithms accepted by default: every one a key can verify — RSA (PKCS#1 v1.5
+/// and PSS), ECDSA P-256 and P-384, Ed25519. Never `none` and never HMAC (a shared secret is not a resource server's to
 /// hold).
-pub const DEFAULT_ALGORITHMS: &[Algorithm] = &[
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+pub const DEFAULT_ALGORITHMS: &[Algorithm] = &super::keys::VERIFIABLE;
 
 /// Settings for [`JwtValidator`]. Every relaxation is an explicit setter.
 #[derive(Debug, Clone)]

@@ -60,8 +60,9 @@ enum Material {
     Point(Vec<u8>),
 }
 
-/// The algorithms a prepared verifier can serve, in slot order.
-const PREPARED: [Algorithm; 9] = [
+/// The algorithms a key can verify, in the order of its prepared-key slots (also the
+/// validator's default allow-list).
+pub(crate) const VERIFIABLE: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
@@ -118,7 +119,7 @@ pub struct VerifyingKey {
     #[cfg_attr(not(feature = "dev-auth"), allow(dead_code))]
     key: DecodingKey,
     material: Material,
-    /// One parsed aws-lc-rs key per algorithm (slots as in `PREPARED`), made on first use:
+    /// One parsed aws-lc-rs key per algorithm (slots as in `VERIFIABLE`), made on first use:
     /// a token's verification does not parse the key again (for RSA, the Montgomery
     /// constants are computed once per key, not once per token).
     prepared: [std::sync::OnceLock<Option<aws_lc_rs::signature::ParsedPublicKey>>; 9],
@@ -306,7 +307,7 @@ impl VerifyingKey {
         if !self.accepts(alg) {
             return None;
         }
-        let slot = PREPARED.iter().position(|a| *a == alg)?;
+        let slot = VERIFIABLE.iter().position(|a| *a == alg)?;
         self.prepared[slot]
             .get_or_init(|| match &self.material {
                 Material::Rsa { n, e } => RsaPublicKeyComponents { n, e }
