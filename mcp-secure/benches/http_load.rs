@@ -9,7 +9,9 @@
 //!   careful hand-rolled server would do);
 //! - **secured**: mcp-secure: `#[secure_tool]` behind the OAuth resource server (Host/Origin
 //!   guard, bearer parsing, RS256 JWT validation with the verified-token cache, the scope
-//!   pre-check, the pipeline, the audit event).
+//!   pre-check, the pipeline, the audit event);
+//! - **secured+axum** (only when `HTTP_LOAD_ONLY` names it): the same router on `axum::serve`
+//!   instead of `HttpServer::serve`'s accept loop (which adds the header-read timeout).
 //!
 //! The load generator (this binary in its load role: one thread, hyper HTTP/1.1 keep-alive
 //! connections, every response checked for status and content) runs each phase against one
@@ -131,25 +133,40 @@ fn server_main() {
             serde_json::from_str(&std::fs::read_to_string(env("HTTP_LOAD_JWKS")).unwrap()).unwrap()
         };
         match env("HTTP_LOAD_KIND").as_str() {
-            "secured" => {
+            kind @ ("secured" | "secured+axum") => {
                 let config = JwtConfig::new(ISSUER, audience.clone());
                 let validator = JwtValidator::new(
                     config.clone(),
                     KeySource::from_jwks_json(&jwks(), config.allowed_algorithms()),
                 );
                 let http = HttpConfig::new(&audience, ISSUER).unwrap();
-                let running = HttpServer::new(
+                let server = HttpServer::new(
                     Secured {
                         security: Security::default(),
                     },
                     Arc::new(validator),
                     http,
-                )
-                .serve(listener)
-                .await
-                .unwrap();
-                std::future::pending::<()>().await;
-                drop(running);
+                );
+                if kind == "secured" {
+                    let running = server.serve(listener).await.unwrap();
+                    std::future::pending::<()>().await;
+                    drop(running);
+                } else {
+                    // The same router on `axum::serve`, as bare is served: no header-read
+                    // timer, no graceful-shutdown watch (what `HttpServer::serve` adds).
+                    let app = server
+                        .router(Default::default())
+                        .unwrap()
+                        .fallback(|| async { axum::http::StatusCode::NOT_FOUND });
+                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
+                    let _ = axum::serve(
+                        listener,
+                        app.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .await;
+                }
             }
             kind => serve_bare(listener, kind == "bare+jwt", &jwks, &audience).await,
         }
@@ -449,7 +466,10 @@ fn harness_main() {
         .collect();
     // `HTTP_LOAD_ONLY=secured` (a comma-separated list) runs some servers only: to profile one
     // (`perf record -p <pid>`, the pid is printed) under the same load.
+    // `secured+axum` (opt-in): the secured router on `axum::serve`, to measure what
+    // `HttpServer::serve`'s own accept loop (header-read timeout, graceful shutdown) costs.
     if let Ok(only) = std::env::var("HTTP_LOAD_ONLY") {
+        kinds.push(("secured+axum".to_owned(), None));
         kinds.retain(|(k, _)| only.split(',').any(|o| o == k));
     }
     if let Ok(extra) = std::env::var("HTTP_LOAD_EXTRA")

@@ -514,10 +514,10 @@ impl DevAuthServer {
             .route("/token", post(token::token))
             .route("/revoke", post(revoke::revoke))
             .with_state(shared.clone())
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::new(request_guard(addr, &shared.config)),
-                crate::http::guard::guard,
-            ));
+            .layer(crate::http::GuardLayer::new(Arc::new(request_guard(
+                addr,
+                &shared.config,
+            ))));
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -5,8 +5,7 @@
 use std::{net::IpAddr, sync::Arc};
 
 use axum::{
-    extract::{Request, State},
-    middleware::Next,
+    extract::Request,
     response::{IntoResponse, Response},
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -383,12 +382,20 @@ pub(super) fn credentials(
     }
 }
 
-/// Authenticates every request to the MCP endpoint and attaches the [`Principal`].
-pub(super) async fn authenticate(
-    State(state): State<Arc<AuthState>>,
+/// What [`answered`] needs of an admitted request: the session it named, and who sent it
+/// (with stateful sessions only).
+pub(super) struct Admitted {
+    session: Option<String>,
+    method: Method,
+    principal: Option<Principal>,
+}
+
+/// Authenticates a request to the MCP endpoint and attaches the [`Principal`]: the request to
+/// hand on, or the refusal to answer. [`answered`] sees the response.
+pub(super) async fn admit(
+    state: &AuthState,
     request: Request,
-    next: Next,
-) -> Response {
+) -> Result<(Request, Admitted), Response> {
     let ip = client_address(&request, &state.proxies);
     let blocked = ip.and_then(|ip| state.throttle.blocked_for(ip).map(|wait| (ip, wait)));
     let (scheme, token) = match (
@@ -396,9 +403,9 @@ pub(super) async fn authenticate(
         blocked,
     ) {
         (Ok(Some(credential)), _) => credential,
-        (Ok(None), _) => return state.unauthorized(None),
-        (Err(_), Some((ip, wait))) => return state.throttled(ip, wait),
-        (Err(failure), None) => return state.refused(failure, ip),
+        (Ok(None), _) => return Err(state.unauthorized(None)),
+        (Err(_), Some((ip, wait))) => return Err(state.throttled(ip, wait)),
+        (Err(failure), None) => return Err(state.refused(failure, ip)),
     };
     // The throttle protects the signature path, not the cache: a token already verified is
     // served even while its address is throttled (behind a proxy or NAT the address is shared
@@ -406,7 +413,7 @@ pub(super) async fn authenticate(
     let principal: Principal = match blocked {
         Some((ip, wait)) => match state.validator.cached(token) {
             Some(p) => p,
-            None => return state.throttled(ip, wait),
+            None => return Err(state.throttled(ip, wait)),
         },
         // A verified token is served synchronously (no boxed future); only a miss goes on to
         // validation.
@@ -414,7 +421,7 @@ pub(super) async fn authenticate(
             Some(p) => p,
             None => match state.validator.validate(token).await {
                 Ok(p) => p,
-                Err(failure) => return state.refused(failure, ip),
+                Err(failure) => return Err(state.refused(failure, ip)),
             },
         },
     };
@@ -429,51 +436,58 @@ pub(super) async fn authenticate(
         )
         .await
     {
-        return state.refused_proof(failure, ip);
+        return Err(state.refused_proof(failure, ip));
     }
     // A session is used only by the principal that opened it.
     let session = match (&state.owners, request.headers().get(SESSION_ID)) {
         (Some(owners), Some(id)) => {
             let id = id.to_str().unwrap_or_default().to_owned();
             if let Err(refusal) = owners.check(&id, &principal) {
-                return state.no_such_session(refusal, &principal, ip);
+                return Err(state.no_such_session(refusal, &principal, ip));
             }
             Some(id)
         }
         (Some(owners), None) if request.method() == Method::POST && !owners.has_room() => {
-            return too_many_sessions();
+            return Err(too_many_sessions());
         }
         _ => None,
     };
     let method = request.method().clone();
-    let (mut parts, body) = request.into_parts();
-    parts.extensions.insert(principal.clone());
-    parts.extensions.insert(state.sessions);
-    let mut request = Request::from_parts(parts, body);
+    let mut request = request;
+    request.extensions_mut().insert(principal.clone());
+    request.extensions_mut().insert(state.sessions);
     if state.scope_challenge && method == Method::POST {
-        request = match precheck::check(&state, &principal, request).await {
-            Ok(request) => request,
-            Err(response) => return response,
-        };
+        request = precheck::check(state, &principal, request).await?;
     }
-    let response = next.run(request).await;
-    if let Some(owners) = &state.owners {
-        match session {
-            // The server just opened a session (the answer to `initialize`): bind it.
-            None => {
-                if let Some(id) = response
-                    .headers()
-                    .get(SESSION_ID)
-                    .and_then(|v| v.to_str().ok())
-                {
-                    owners.bind(id, &principal);
-                }
+    let admitted = Admitted {
+        session,
+        method,
+        principal: state.owners.is_some().then_some(principal),
+    };
+    Ok((request, admitted))
+}
+
+/// Binds a session the server just opened to the principal that opened it, and forgets one
+/// its owner deleted.
+pub(super) fn answered(state: &AuthState, admitted: Admitted, response: Response) -> Response {
+    let (Some(owners), Some(principal)) = (&state.owners, &admitted.principal) else {
+        return response;
+    };
+    match admitted.session {
+        // The server just opened a session (the answer to `initialize`): bind it.
+        None => {
+            if let Some(id) = response
+                .headers()
+                .get(SESSION_ID)
+                .and_then(|v| v.to_str().ok())
+            {
+                owners.bind(id, principal);
             }
-            Some(id) if method == Method::DELETE && response.status().is_success() => {
-                owners.unbind(&id);
-            }
-            Some(_) => {}
         }
+        Some(id) if admitted.method == Method::DELETE && response.status().is_success() => {
+            owners.unbind(&id);
+        }
+        Some(_) => {}
     }
     response
 }

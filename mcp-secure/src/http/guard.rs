@@ -1,11 +1,8 @@
 //! The request guard: `Host` and `Origin` validation on every request (DNS-rebinding
 //! protection).
 
-use std::sync::Arc;
-
 use axum::{
-    extract::{Request, State},
-    middleware::Next,
+    extract::Request,
     response::{IntoResponse, Response},
 };
 use http::{HeaderMap, StatusCode, header};
@@ -82,27 +79,29 @@ fn audit_rejected(request: &Request, reason: &'static str, proxies: &TrustedProx
     );
 }
 
-/// Refuses requests whose `Host` is not this server or whose `Origin` is present and not
-/// allowed (403).
-pub(crate) async fn guard(
-    State(guard): State<Arc<RequestGuard>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers();
-    if !guard.host_ok(headers) {
-        audit_rejected(&request, "bad_host", &guard.proxies);
-        return plain(StatusCode::FORBIDDEN, "invalid_request", "Host not allowed");
+impl RequestGuard {
+    /// The refusal (403) of a request whose `Host` is not this server or whose `Origin` is
+    /// present and not allowed; `None` when the request may go on.
+    pub(super) fn refusal(&self, request: &Request) -> Option<Response> {
+        let headers = request.headers();
+        if !self.host_ok(headers) {
+            audit_rejected(request, "bad_host", &self.proxies);
+            return Some(plain(
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                "Host not allowed",
+            ));
+        }
+        if !self.origin_ok(headers) {
+            audit_rejected(request, "bad_origin", &self.proxies);
+            return Some(plain(
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                "Origin not allowed",
+            ));
+        }
+        None
     }
-    if !guard.origin_ok(headers) {
-        audit_rejected(&request, "bad_origin", &guard.proxies);
-        return plain(
-            StatusCode::FORBIDDEN,
-            "invalid_request",
-            "Origin not allowed",
-        );
-    }
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -31,10 +31,10 @@ struct PeekParams<'a> {
 
 /// What a request asks for that a policy covers.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Called {
-    Tool(String),
-    Prompt(String),
-    Resource(String),
+pub(super) enum Called<'a> {
+    Tool(Cow<'a, str>),
+    Prompt(Cow<'a, str>),
+    Resource(Cow<'a, str>),
 }
 
 /// Why a request's body cannot be trusted to say what it calls.
@@ -50,19 +50,19 @@ pub(super) enum BodyProblem {
 }
 
 /// What the `Mcp-Method`/`Mcp-Name` headers name, if both are present.
-fn called_by_headers(headers: &HeaderMap) -> Option<Called> {
+fn called_by_headers(headers: &HeaderMap) -> Option<Called<'_>> {
     let method = headers.get("mcp-method").and_then(|v| v.to_str().ok())?;
     let name = headers.get("mcp-name").and_then(|v| v.to_str().ok())?;
     match method {
-        "tools/call" => Some(Called::Tool(name.to_owned())),
-        "prompts/get" => Some(Called::Prompt(name.to_owned())),
-        "resources/read" => Some(Called::Resource(name.to_owned())),
+        "tools/call" => Some(Called::Tool(name.into())),
+        "prompts/get" => Some(Called::Prompt(name.into())),
+        "resources/read" => Some(Called::Resource(name.into())),
         _ => None,
     }
 }
 
 /// What the JSON-RPC body calls. A body that is not JSON is left to the transport to refuse.
-fn called_by_body(body: &[u8]) -> Result<Option<Called>, BodyProblem> {
+fn called_by_body(body: &[u8]) -> Result<Option<Called<'_>>, BodyProblem> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         return Err(BodyProblem::Batch);
@@ -79,16 +79,19 @@ fn called_by_body(body: &[u8]) -> Result<Option<Called>, BodyProblem> {
         return Ok(None);
     };
     Ok(match method.as_ref() {
-        "tools/call" => params.name.map(|n| Called::Tool(n.into_owned())),
-        "prompts/get" => params.name.map(|n| Called::Prompt(n.into_owned())),
-        "resources/read" => params.uri.map(|u| Called::Resource(u.into_owned())),
+        "tools/call" => params.name.map(Called::Tool),
+        "prompts/get" => params.name.map(Called::Prompt),
+        "resources/read" => params.uri.map(Called::Resource),
         _ => None,
     })
 }
 
 /// What a `tools/call`, `prompts/get` or `resources/read` calls: from the body, which the
 /// `Mcp-Method`/`Mcp-Name` headers, when present, must agree with.
-pub(super) fn called(headers: &HeaderMap, body: &[u8]) -> Result<Option<Called>, BodyProblem> {
+pub(super) fn called<'a>(
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+) -> Result<Option<Called<'a>>, BodyProblem> {
     let by_body = called_by_body(body)?;
     match called_by_headers(headers) {
         Some(by_headers) if by_body.as_ref() != Some(&by_headers) => {
@@ -149,7 +152,6 @@ pub(super) async fn check(
             ));
         }
     };
-    let request = Request::from_parts(parts, Body::from(bytes));
     let covered = tool.and_then(|called| match called {
         Called::Tool(name) => state
             .policy
@@ -164,6 +166,7 @@ pub(super) async fn check(
             .resource(&uri)
             .map(|r| (audit::Event::ResourceRead, &r.access)),
     });
+    let request = Request::from_parts(parts, Body::from(bytes));
     if let Some((event, policy)) = covered
         && !policy.permits(principal.scopes())
     {
