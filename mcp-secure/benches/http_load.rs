@@ -15,10 +15,11 @@
 //!
 //! The load generator (this binary in its load role: one thread, hyper HTTP/1.1 keep-alive
 //! connections, every response checked for status and content) runs each phase against one
-//! server for `HTTP_LOAD_SECS` (default 10) with 1 and with 8 connections; phases are
-//! interleaved over `HTTP_LOAD_ROUNDS` rounds (default 4), the server order rotating each
-//! round. Per phase: requests/s, p50 and p99 latency, the server's CPU per request (user +
-//! system from `/proc/<pid>/stat`) and the machine's load average. The summary gives medians
+//! server for `HTTP_LOAD_SECS` (default 10) with 1 and with 8 connections (or the list in
+//! `HTTP_LOAD_CONNECTIONS`); phases are interleaved over `HTTP_LOAD_ROUNDS` rounds (default
+//! 4), the server order rotating each round. Per phase: requests/s, p50 and p99 latency, the
+//! server's CPU per request (user + system from `/proc/<pid>/stat`), its context switches per
+//! request (summed over its threads) and the machine's load average. The summary gives medians
 //! and the ratios against bare rmcp, and writes an SVG of the ratios to
 //! `target/http_load.svg` (or `HTTP_LOAD_SVG`).
 //!
@@ -373,6 +374,28 @@ fn cpu_secs(pid: u32) -> f64 {
     (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
 }
 
+/// Context switches (voluntary and not) summed over `pid`'s threads: a server that wakes more
+/// threads per request pays for it in CPU, most visibly with one connection.
+fn context_switches(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    let mut total = 0.0;
+    for status in tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+    {
+        for line in status.lines() {
+            if let Some(("voluntary_ctxt_switches" | "nonvoluntary_ctxt_switches", n)) =
+                line.split_once(':')
+            {
+                total += n.trim().parse::<f64>().unwrap_or(0.0);
+            }
+        }
+    }
+    total
+}
+
 fn loadavg() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -396,12 +419,15 @@ struct Phase {
     p50: f64,
     p99: f64,
     cpu_us: f64,
+    /// Context switches per request.
+    switches: f64,
     load: f64,
 }
 
 fn run_phase(server: &Server, conns: usize, secs: f64) -> Phase {
     let load = loadavg();
     let cpu = cpu_secs(server.child.id());
+    let switches = context_switches(server.child.id());
     let out = Command::new(std::env::current_exe().unwrap())
         .env(ROLE, "load")
         .env("HTTP_LOAD_ADDR", server.addr.to_string())
@@ -412,6 +438,7 @@ fn run_phase(server: &Server, conns: usize, secs: f64) -> Phase {
         .output()
         .unwrap();
     let used = cpu_secs(server.child.id()) - cpu;
+    let switched = context_switches(server.child.id()) - switches;
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let requests = r["requests"].as_f64().unwrap();
     assert_eq!(
@@ -426,6 +453,7 @@ fn run_phase(server: &Server, conns: usize, secs: f64) -> Phase {
         p50: r["p50_us"].as_f64().unwrap(),
         p99: r["p99_us"].as_f64().unwrap(),
         cpu_us: used * 1e6 / requests,
+        switches: switched / requests,
         load,
     }
 }
@@ -444,6 +472,16 @@ fn harness_main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(4);
+    // `HTTP_LOAD_CONNECTIONS=1` (a comma-separated list) runs some connection counts only.
+    let connections: Vec<usize> = std::env::var("HTTP_LOAD_CONNECTIONS")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
+        .filter(|list: &Vec<usize>| !list.is_empty())
+        .unwrap_or_else(|| vec![1, 8]);
     let key = SigningKey::generate(Algorithm::RS256, "k1").unwrap();
     let jwks_path =
         std::env::temp_dir().join(format!("http_load_jwks_{}.json", std::process::id()));
@@ -516,7 +554,7 @@ fn harness_main() {
         })
         .collect();
     eprintln!(
-        "servers: {}; {rounds} rounds x {secs} s per phase, 1 and 8 connections",
+        "servers: {}; {rounds} rounds x {secs} s per phase, connections {connections:?}",
         servers
             .iter()
             .map(|s| s.name.as_str())
@@ -525,20 +563,20 @@ fn harness_main() {
     );
     // Warm up: every server, both connection counts.
     for s in &servers {
-        for conns in [1, 8] {
+        for &conns in &connections {
             run_phase(s, conns, 2.0);
         }
     }
     let mut results: BTreeMap<(usize, String), Vec<Phase>> = BTreeMap::new();
     let n = servers.len();
     for round in 0..rounds {
-        for conns in [1, 8] {
+        for &conns in &connections {
             for i in 0..n {
                 let s = &servers[(i + round) % n];
                 let p = run_phase(s, conns, secs);
                 eprintln!(
-                    "round {round} {conns:>1} conn {:<10} {:>8.0} req/s  p50 {:>6.0} µs  p99 {:>6.0} µs  cpu {:>6.1} µs/req  load {:.2}",
-                    s.name, p.rps, p.p50, p.p99, p.cpu_us, p.load
+                    "round {round} {conns:>1} conn {:<10} {:>8.0} req/s  p50 {:>6.0} µs  p99 {:>6.0} µs  cpu {:>6.1} µs/req  {:.2} cs/req  load {:.2}",
+                    s.name, p.rps, p.p50, p.p99, p.cpu_us, p.switches, p.load
                 );
                 results.entry((conns, s.name.clone())).or_default().push(p);
             }
@@ -558,11 +596,11 @@ fn harness_main() {
     println!(
         "\nmedians of {rounds} interleaved rounds of {secs} s (server and load generator in separate processes):"
     );
-    for conns in [1, 8] {
+    for &conns in &connections {
         println!("\n{conns} connection(s):");
         println!(
-            "  {:<10} {:>10} {:>9} {:>9} {:>12} {:>10} {:>10}",
-            "server", "req/s", "p50 µs", "p99 µs", "cpu µs/req", "req/s ×", "cpu ×"
+            "  {:<10} {:>10} {:>9} {:>9} {:>12} {:>8} {:>10} {:>10}",
+            "server", "req/s", "p50 µs", "p99 µs", "cpu µs/req", "cs/req", "req/s ×", "cpu ×"
         );
         let base = if names.iter().any(|n| n == "bare") {
             "bare"
@@ -575,12 +613,13 @@ fn harness_main() {
             let rps = med(conns, name, &|p| p.rps);
             let cpu = med(conns, name, &|p| p.cpu_us);
             println!(
-                "  {:<10} {:>10.0} {:>9.0} {:>9.0} {:>12.1} {:>10.3} {:>10.3}",
+                "  {:<10} {:>10.0} {:>9.0} {:>9.0} {:>12.1} {:>8.2} {:>10.3} {:>10.3}",
                 name,
                 rps,
                 med(conns, name, &|p| p.p50),
                 med(conns, name, &|p| p.p99),
                 cpu,
+                med(conns, name, &|p| p.switches),
                 rps / base_rps,
                 cpu / base_cpu
             );

@@ -15,6 +15,7 @@
 mod bearer;
 mod challenge;
 mod client_addr;
+mod coarse_timer;
 pub(crate) mod guard;
 mod layers;
 mod metadata;
@@ -27,7 +28,7 @@ use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, extract::ConnectInfo, routing::get};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use rmcp::{
     ServerHandler,
     transport::streamable_http_server::{
@@ -163,6 +164,16 @@ impl HttpConfig {
     /// Cap on a request's header block (default 16 KiB, at least 8 KiB).
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes.max(8192);
+        self
+    }
+
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open (slow-loris protection; default 10 s, at least
+    /// 100 ms). A slow connection is closed after this plus at most an eighth of it (one
+    /// second at most): the deadline is checked by one ticker per server, not a timer per
+    /// request.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout.max(Duration::from_millis(100));
         self
     }
 
@@ -529,6 +540,7 @@ async fn accept_loop(
     header_timeout: Duration,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let timer = coarse_timer::CoarseTimer::start(header_timeout, shutdown.clone());
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -553,7 +565,7 @@ async fn accept_loop(
             }
         });
         let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
+            .timer(timer.clone())
             .header_read_timeout(header_timeout)
             .max_buf_size(max_header_bytes)
             .keep_alive(true)

@@ -304,3 +304,57 @@ async fn tokens_signed_with_ec_and_ed25519_keys_are_accepted() {
         refused(&s, &other.token("data:read"), AuthFailure::BadSignature).await;
     }
 }
+
+/// Slow-loris protection: a client that never finishes its request head is cut off after the
+/// header timeout (plus at most one tick of the server's ticker); one that sends its head in
+/// pieces within the timeout is served, and its idle keep-alive connection is closed in turn.
+#[tokio::test]
+async fn a_request_head_must_arrive_within_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = std::time::Duration::from_millis(600);
+    let s = Stack::start(StackOptions {
+        http: Box::new(move |c| c.header_timeout(timeout)),
+        ..StackOptions::default()
+    })
+    .await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let limit = timeout + std::time::Duration::from_millis(75) + std::time::Duration::from_secs(1);
+
+    // Never finished: closed.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /.well-known/oauth-protected-resource HTTP/1.1\r\nHost: ")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(limit * 3, slow.read_to_end(&mut rest)).await;
+    let waited = started.elapsed();
+    assert!(closed.is_ok(), "still open after {waited:?}");
+    assert!(
+        waited >= timeout - std::time::Duration::from_millis(50) && waited < limit,
+        "closed after {waited:?}"
+    );
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+
+    // In two pieces, within the timeout: served; then idle: closed.
+    let mut ok = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    ok.write_all(b"GET /.well-known/oauth-protected-resource HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(timeout / 2).await;
+    ok.write_all(format!("Host: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    ok.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(limit * 3, ok.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "idle connection still open");
+    assert!(
+        started.elapsed() < limit,
+        "closed after {:?}",
+        started.elapsed()
+    );
+}
