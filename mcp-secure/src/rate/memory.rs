@@ -133,8 +133,38 @@ fn address_key(server: &'static str, tool: &'static str, spec: &RateSpec) -> Add
 type Keyed = governor::RateLimiter<Arc<str>, BoundedStore, DefaultClock>;
 
 /// The per-tool table: read on every decision without a lock (an atomic load), replaced
-/// whole when a (tool, rate) is first seen (once per tool in a server's life).
-type Table = HashMap<AddressKey, Arc<Entry>, FxBuildHasher>;
+/// whole when a (tool, rate) is first seen (once per tool in a server's life). Up to
+/// [`Table::FEW`] limiters are scanned in a row (a server's handful of rate-limited tools
+/// and the global budget: a few integer comparisons, no hashing); more go in a map.
+#[derive(Debug, Default, Clone)]
+struct Table {
+    few: Vec<(AddressKey, Arc<Entry>)>,
+    many: HashMap<AddressKey, Arc<Entry>, FxBuildHasher>,
+}
+
+impl Table {
+    const FEW: usize = 8;
+
+    fn get(&self, key: &AddressKey) -> Option<&Arc<Entry>> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| k == key).map(|(_, e)| e)
+        } else {
+            self.many.get(key)
+        }
+    }
+
+    fn insert(&mut self, key: AddressKey, entry: Arc<Entry>) {
+        if self.get(&key).is_some() {
+            return;
+        }
+        if self.many.is_empty() && self.few.len() < Self::FEW {
+            self.few.push((key, entry));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(key, entry);
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Entry {
@@ -179,7 +209,7 @@ impl MemoryRateLimiter {
     pub fn with_max_keys(max_keys: usize) -> Self {
         let clock = DefaultClock::default();
         Self {
-            limiters: ArcSwap::from_pointee(HashMap::default()),
+            limiters: ArcSwap::from_pointee(Table::default()),
             by_name: Mutex::new(HashMap::default()),
             created: clock.now(),
             clock,
@@ -384,6 +414,31 @@ mod tests {
         ));
         assert_eq!(l.check_now(key(&callers[0]), &spec), RateDecision::Allowed);
         assert_eq!(l.live_keys(), 2);
+    }
+
+    #[test]
+    fn many_tools_keep_their_own_budgets_past_the_short_list() {
+        let l = MemoryRateLimiter::with_max_keys(10);
+        let spec = RateSpec::new(1, 3600, 1);
+        let caller: Arc<str> = "a".into();
+        let tools: Vec<&'static str> = (0..3 * Table::FEW)
+            .map(|i| &*Box::leak(format!("tool-{i}").into_boxed_str()))
+            .collect();
+        let key = |tool| RateKey {
+            server: "s",
+            tool,
+            caller: &caller,
+        };
+        for tool in &tools {
+            assert_eq!(l.check_now(key(tool), &spec), RateDecision::Allowed);
+        }
+        for tool in &tools {
+            assert!(matches!(
+                l.check_now(key(tool), &spec),
+                RateDecision::Limited { .. }
+            ));
+        }
+        assert_eq!(l.live_keys(), tools.len());
     }
 
     #[test]
