@@ -84,23 +84,15 @@ impl RequestGuard {
     /// present and not allowed; `None` when the request may go on.
     pub(super) fn refusal(&self, request: &Request) -> Option<Response> {
         let headers = request.headers();
-        if !self.host_ok(headers) {
-            audit_rejected(request, "bad_host", &self.proxies);
-            return Some(plain(
-                StatusCode::FORBIDDEN,
-                "invalid_request",
-                "Host not allowed",
-            ));
-        }
-        if !self.origin_ok(headers) {
-            audit_rejected(request, "bad_origin", &self.proxies);
-            return Some(plain(
-                StatusCode::FORBIDDEN,
-                "invalid_request",
-                "Origin not allowed",
-            ));
-        }
-        None
+        let (reason, description) = if !self.host_ok(headers) {
+            ("bad_host", "Host not allowed")
+        } else if !self.origin_ok(headers) {
+            ("bad_origin", "Origin not allowed")
+        } else {
+            return None;
+        };
+        audit_rejected(request, reason, &self.proxies);
+        Some(plain(StatusCode::FORBIDDEN, "invalid_request", description))
     }
 }
 
