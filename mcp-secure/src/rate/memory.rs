@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     num::NonZeroU32,
     sync::{
-        Arc, Mutex, Weak,
+        Arc, Mutex, OnceLock, Weak,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
@@ -114,55 +114,73 @@ impl ShrinkableKeyedStateStore<Arc<str>> for BoundedStore {
 /// Server, tool and rate: one limiter each.
 type LimiterKey = (&'static str, &'static str, RateSpec);
 
-/// Server and tool by the address and length of their `&'static str`, and the rate: what a
+/// Tool and server by the address and length of their `&'static str`, and the rate: what a
 /// decision looks up. An address names its text for the life of the program, so this is a
 /// cheap key (integers, no string hashing or comparison); two copies of one name at
 /// different addresses are two keys for the same limiter.
 type AddressKey = (usize, usize, usize, usize, RateSpec);
 
 fn address_key(server: &'static str, tool: &'static str, spec: &RateSpec) -> AddressKey {
+    // The tool first: it is what tells a server's limiters apart, so a scan past another
+    // tool's slot stops at the first comparison.
     (
-        server.as_ptr().addr(),
-        server.len(),
         tool.as_ptr().addr(),
         tool.len(),
+        server.as_ptr().addr(),
+        server.len(),
         *spec,
     )
 }
 
 type Keyed = governor::RateLimiter<Arc<str>, BoundedStore, DefaultClock>;
 
-/// The per-tool table: read on every decision without a lock (an atomic load), replaced
-/// whole when a (tool, rate) is first seen (once per tool in a server's life). Up to
-/// [`Table::FEW`] limiters are scanned in a row (a server's handful of rate-limited tools
-/// and the global budget: a few integer comparisons, no hashing); more go in a map.
-#[derive(Debug, Default, Clone)]
+/// The per-tool table, read on every decision without a lock and without touching a
+/// reference count. The first [`Table::FEW`] limiters (a server's handful of rate-limited tools
+/// and the global budget) sit in write-once slots filled in order: a decision scans them with
+/// plain loads and a few integer comparisons. Past that, limiters go in a map behind an
+/// `arc-swap` snapshot, replaced whole when a (tool, rate) is first seen. Writers hold the
+/// limiter's `by_name` lock, so slots and snapshot are only ever filled by one writer at a time;
+/// a reader that misses a slot being filled takes the slow path, which finds the entry.
+#[derive(Debug, Default)]
 struct Table {
-    few: Vec<(AddressKey, Arc<Entry>)>,
-    many: HashMap<AddressKey, Arc<Entry>, FxBuildHasher>,
+    few: [OnceLock<(AddressKey, Arc<Entry>)>; Table::FEW],
+    many: ArcSwap<HashMap<AddressKey, Arc<Entry>, FxBuildHasher>>,
+}
+
+/// Where a decision found its limiter: a slot (borrowed) or the map's snapshot (kept alive).
+enum Found<'a> {
+    Slot(&'a Entry),
+    Map(Arc<Entry>),
 }
 
 impl Table {
     const FEW: usize = 8;
 
-    fn get(&self, key: &AddressKey) -> Option<&Arc<Entry>> {
-        if self.many.is_empty() {
-            self.few.iter().find(|(k, _)| k == key).map(|(_, e)| e)
-        } else {
-            self.many.get(key)
+    fn get(&self, key: &AddressKey) -> Option<Found<'_>> {
+        for slot in &self.few {
+            match slot.get() {
+                Some((k, entry)) if k == key => return Some(Found::Slot(entry)),
+                Some(_) => {}
+                None => return None,
+            }
         }
+        self.many.load().get(key).cloned().map(Found::Map)
     }
 
-    fn insert(&mut self, key: AddressKey, entry: Arc<Entry>) {
+    /// Call with the limiter's `by_name` lock held.
+    fn insert(&self, key: AddressKey, entry: Arc<Entry>) {
         if self.get(&key).is_some() {
             return;
         }
-        if self.many.is_empty() && self.few.len() < Self::FEW {
-            self.few.push((key, entry));
-        } else {
-            self.many.extend(self.few.drain(..));
-            self.many.insert(key, entry);
+        for slot in &self.few {
+            if slot.get().is_none() {
+                let _ = slot.set((key, entry));
+                return;
+            }
         }
+        let mut many = HashMap::clone(&self.many.load());
+        many.insert(key, entry);
+        self.many.store(Arc::new(many));
     }
 }
 
@@ -185,7 +203,7 @@ struct Entry {
 pub struct MemoryRateLimiter {
     /// Keyed by names from code (server, tool) and the rate, never by client data, so a
     /// fast non-keyed hash is safe here; callers are hashed with SipHash by the store.
-    limiters: ArcSwap<Table>,
+    limiters: Table,
     /// The limiters by the names' text: the one truth `limiters` points into, also what
     /// sweeps and counts walk. Its lock serializes the (rare) replacements of `limiters`.
     by_name: Mutex<HashMap<LimiterKey, Arc<Entry>, FxBuildHasher>>,
@@ -209,7 +227,7 @@ impl MemoryRateLimiter {
     pub fn with_max_keys(max_keys: usize) -> Self {
         let clock = DefaultClock::default();
         Self {
-            limiters: ArcSwap::from_pointee(Table::default()),
+            limiters: Table::default(),
             by_name: Mutex::new(HashMap::default()),
             created: clock.now(),
             clock,
@@ -274,21 +292,19 @@ impl MemoryRateLimiter {
                 Arc::new(Entry { limiter, store })
             })
             .clone();
-        let mut table = Table::clone(&self.limiters.load());
-        table.insert(address_key(key.0, key.1, &key.2), entry.clone());
-        self.limiters.store(Arc::new(table));
+        self.limiters
+            .insert(address_key(key.0, key.1, &key.2), entry.clone());
+        drop(by_name);
         entry
     }
 
     /// Decides synchronously (the in-memory store never waits).
     pub fn check_now(&self, key: RateKey<'_>, spec: &RateSpec) -> RateDecision {
         self.maybe_sweep_inline();
-        if let Some(entry) = self
-            .limiters
-            .load()
-            .get(&address_key(key.server, key.tool, spec))
-        {
-            return self.decide(entry, key.caller);
+        match self.limiters.get(&address_key(key.server, key.tool, spec)) {
+            Some(Found::Slot(entry)) => return self.decide(entry, key.caller),
+            Some(Found::Map(entry)) => return self.decide(&entry, key.caller),
+            None => {}
         }
         let entry = self.insert((key.server, key.tool, *spec));
         self.decide(&entry, key.caller)
@@ -438,6 +454,39 @@ mod tests {
                 RateDecision::Limited { .. }
             ));
         }
+        assert_eq!(l.live_keys(), tools.len());
+    }
+
+    #[test]
+    fn tools_first_seen_at_once_from_many_threads_share_one_budget_each() {
+        let l = MemoryRateLimiter::with_max_keys(10);
+        let spec = RateSpec::new(1, 3600, 1);
+        let caller: Arc<str> = "a".into();
+        // Slots and map both: more tools than slots, every thread racing over all of them.
+        let tools: Vec<&'static str> = (0..2 * Table::FEW)
+            .map(|i| &*Box::leak(format!("race-{i}").into_boxed_str()))
+            .collect();
+        let admitted = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let (l, tools, caller, admitted) = (&l, &tools, &caller, &admitted);
+                scope.spawn(move || {
+                    for round in 0..tools.len() {
+                        let tool = tools[(round + t * 3) % tools.len()];
+                        let key = RateKey {
+                            server: "s",
+                            tool,
+                            caller,
+                        };
+                        if l.check_now(key, &spec) == RateDecision::Allowed {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        // A burst of one per tool: exactly one admission each, whichever thread got it.
+        assert_eq!(admitted.load(Ordering::Relaxed), tools.len());
         assert_eq!(l.live_keys(), tools.len());
     }
 
