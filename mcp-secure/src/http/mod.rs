@@ -565,7 +565,7 @@ async fn accept_loop(
             }
         });
         let connection = hyper::server::conn::http1::Builder::new()
-            .timer(timer.clone())
+            .timer(timer.connection())
             .header_read_timeout(header_timeout)
             .max_buf_size(max_header_bytes)
             .keep_alive(true)
