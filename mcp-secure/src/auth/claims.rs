@@ -103,6 +103,10 @@ impl<'de> Deserialize<'de> for Claims {
 impl Claims {
     /// The value at a dotted path (`realm_access.roles`).
     pub fn path(&self, path: &str) -> Option<&Value> {
+        // Most paths are one claim (`exp`, `scope`): no splitting.
+        if !path.as_bytes().contains(&b'.') {
+            return self.0.get(path);
+        }
         let mut parts = path.split('.');
         let mut current = self.0.get(parts.next()?)?;
         for part in parts {

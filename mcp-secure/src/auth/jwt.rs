@@ -11,7 +11,7 @@
 //! `exp`, `iat` and `sub` are required, `nbf` is honoured, `iat` may not be in the future, and
 //! `exp − iat` may not exceed the maximum lifetime (default 3600 s). Leeway is at most 60 s.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures::future::BoxFuture;
@@ -277,14 +277,16 @@ impl KeySource {
     }
 }
 
-/// The JOSE header, typed: a duplicated member fails to parse.
+/// The JOSE header, typed: a duplicated member fails to parse. Its strings are borrowed from
+/// the decoded header where they have no escapes.
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
+struct RawHeader<'h> {
+    #[serde(borrow)]
+    alg: Cow<'h, str>,
+    #[serde(default, borrow)]
+    typ: Option<Cow<'h, str>>,
+    #[serde(default, borrow)]
+    kid: Option<Cow<'h, str>>,
     #[serde(default)]
     crit: Option<serde::de::IgnoredAny>,
     #[serde(default)]
@@ -293,6 +295,40 @@ struct RawHeader {
     zip: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     b64: Option<serde::de::IgnoredAny>,
+}
+
+/// What the later steps read of the header.
+struct Header {
+    /// `None`: an algorithm this crate does not know.
+    alg: Option<Algorithm>,
+    typ: Typ,
+    kid: Option<String>,
+}
+
+/// The header's `typ`, compared case-insensitively as RFC 7515 says.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Typ {
+    Absent,
+    /// `at+jwt` or `application/at+jwt` (RFC 9068).
+    AccessToken,
+    Jwt,
+    Other,
+}
+
+impl Typ {
+    fn of(typ: Option<&str>) -> Self {
+        match typ {
+            None => Self::Absent,
+            Some(t)
+                if t.eq_ignore_ascii_case("at+jwt")
+                    || t.eq_ignore_ascii_case("application/at+jwt") =>
+            {
+                Self::AccessToken
+            }
+            Some(t) if t.eq_ignore_ascii_case("JWT") => Self::Jwt,
+            Some(_) => Self::Other,
+        }
+    }
 }
 
 /// `aud`: a string or an array of strings (JWT claims and introspection answers alike).
@@ -337,9 +373,16 @@ pub(super) fn split_compact(token: &str) -> Option<[&str; 3]> {
     }
 }
 
+/// The registered claims the later checks read again, looked up once.
+struct Registered<'c> {
+    exp: u64,
+    /// Present; its type is checked where it always was (after the lifetime and scopes).
+    sub: Option<&'c serde_json::Value>,
+}
+
 /// A compact JWS, split and with its header parsed.
 struct Parsed<'a> {
-    header: RawHeader,
+    header: Header,
     /// `header.payload`: what the signature covers.
     signed: &'a str,
     payload: &'a str,
@@ -366,12 +409,17 @@ fn parse_header(token: &str) -> Result<Parsed<'_>, AuthFailure> {
     let header_json = URL_SAFE_NO_PAD
         .decode(h)
         .map_err(|_| AuthFailure::Malformed)?;
-    let header: RawHeader =
+    let header: RawHeader<'_> =
         serde_json::from_slice(&header_json).map_err(|_| AuthFailure::Malformed)?;
     if header.enc.is_some() || header.zip.is_some() || header.crit.is_some() || header.b64.is_some()
     {
         return Err(AuthFailure::Unsupported);
     }
+    let header = Header {
+        alg: parse_alg(&header.alg),
+        typ: Typ::of(header.typ.as_deref()),
+        kid: header.kid.map(Cow::into_owned),
+    };
     Ok(Parsed {
         header,
         signed: &token[..h.len() + 1 + p.len()],
@@ -393,7 +441,9 @@ pub fn verify_signature_only(
         return Err(AuthFailure::TooLarge);
     }
     let parsed = parse_header(token)?;
-    let alg = parse_alg(&parsed.header.alg)
+    let alg = parsed
+        .header
+        .alg
         .filter(|a| allowed.contains(a))
         .ok_or(AuthFailure::BadAlgorithm)?;
     let key = keys.find(parsed.header.kid.as_deref(), alg)?;
@@ -468,15 +518,12 @@ impl JwtValidator {
         }
         let parsed = parse_header(token)?;
         let header = &parsed.header;
-        match (self.config.typ, header.typ.as_deref()) {
-            (_, Some(t))
-                if t.eq_ignore_ascii_case("at+jwt")
-                    || t.eq_ignore_ascii_case("application/at+jwt") => {}
-            (TypPolicy::AllowJwt, None) => {}
-            (TypPolicy::AllowJwt, Some(t)) if t.eq_ignore_ascii_case("JWT") => {}
+        match (self.config.typ, header.typ) {
+            (_, Typ::AccessToken) | (TypPolicy::AllowJwt, Typ::Absent | Typ::Jwt) => {}
             _ => return Err(AuthFailure::BadType),
         }
-        let alg = parse_alg(&header.alg)
+        let alg = header
+            .alg
             .filter(|a| self.config.algorithms.contains(a))
             .ok_or(AuthFailure::BadAlgorithm)?;
         let key = self.keys.key_for(header.kid.as_deref(), alg).await?;
@@ -491,8 +538,12 @@ impl JwtValidator {
         let claims: Claims =
             serde_json::from_slice(&payload).map_err(|_| AuthFailure::BadClaims)?;
         let now = now_unix();
-        self.standard_checks(&claims, now)?;
-        let (principal, valid_until) = self.principal(claims, token, now)?;
+        let Registered { exp, sub } = self.standard_checks(&claims, now)?;
+        let subject = match sub {
+            Some(serde_json::Value::String(sub)) => Ok(sub.clone()),
+            _ => Err(AuthFailure::BadClaims),
+        };
+        let (principal, valid_until) = self.principal(claims, exp, subject, token, now)?;
         // The cache remembers the key by its material, so a token verified without a `kid`
         // dies with its key too.
         Ok((principal, valid_until, Some(key.fingerprint().to_string())))
@@ -502,15 +553,24 @@ impl JwtValidator {
     /// (so a token fails with the same kind as before the single pass): `exp`, `iss`, `sub`
     /// (and `aud` when it is the audience claim) present; `exp` not past (with leeway);
     /// `nbf` reached; `iss` exactly this issuer; the audience claim naming this resource.
-    fn standard_checks(&self, claims: &Claims, now: u64) -> Result<(), AuthFailure> {
+    fn standard_checks<'c>(
+        &self,
+        claims: &'c Claims,
+        now: u64,
+    ) -> Result<Registered<'c>, AuthFailure> {
         let config = &self.config;
         let by_aud = config.audience_claim == "aud";
-        for required in ["exp", "iss", "aud", "sub"] {
-            if (required != "aud" || by_aud) && claims.path(required).is_none() {
-                return Err(AuthFailure::BadClaims);
-            }
+        let (exp, iss, sub) = (claims.path("exp"), claims.path("iss"), claims.path("sub"));
+        if exp.is_none()
+            || iss.is_none()
+            || (by_aud && claims.path("aud").is_none())
+            || sub.is_none()
+        {
+            return Err(AuthFailure::BadClaims);
         }
-        let exp = claims.time("exp")?.ok_or(AuthFailure::BadClaims)?;
+        let exp = exp
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(AuthFailure::BadClaims)?;
         let nbf = claims.time("nbf")?;
         let leeway = config.leeway.as_secs();
         if exp.saturating_add(leeway) < now {
@@ -519,7 +579,7 @@ impl JwtValidator {
         if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(AuthFailure::NotYetValid);
         }
-        match claims.path("iss") {
+        match iss {
             Some(serde_json::Value::String(iss)) if *iss != config.issuer => {
                 return Err(AuthFailure::BadIssuer);
             }
@@ -531,7 +591,7 @@ impl JwtValidator {
         if !claims.names_any(&config.audience_claim, &config.audiences)? {
             return Err(AuthFailure::BadAudience);
         }
-        Ok(())
+        Ok(Registered { exp, sub })
     }
 
     /// The checks after the registered claims' (required claims, tenant, `iat`, lifetime,
@@ -539,6 +599,8 @@ impl JwtValidator {
     fn principal(
         &self,
         claims: Claims,
+        exp: u64,
+        subject: Result<String, AuthFailure>,
         token: &str,
         now: u64,
     ) -> Result<(Principal, u64), AuthFailure> {
@@ -556,7 +618,6 @@ impl JwtValidator {
         {
             return Err(AuthFailure::BadIssuer);
         }
-        let exp = claims.time("exp")?.ok_or(AuthFailure::BadClaims)?;
         let iat = claims.time("iat")?.ok_or(AuthFailure::BadClaims)?;
         let leeway = config.leeway.as_secs();
         if iat > now.saturating_add(leeway) {
@@ -566,7 +627,7 @@ impl JwtValidator {
             return Err(AuthFailure::LifetimeTooLong);
         }
         let scopes = config.mapping.scopes(&claims)?;
-        let subject = claims.required_string("sub")?.to_owned();
+        let subject = subject?;
         let valid_until = exp.saturating_add(leeway);
         let mut builder = Principal::bearer(subject)
             .issuer(config.issuer.clone())

@@ -450,6 +450,29 @@ async fn duplicate_claims_are_refused() {
 }
 
 #[tokio::test]
+async fn header_members_written_with_json_escapes_read_as_their_text() {
+    let s = stack().await;
+    let claims = s.minter.claims("data:read").to_string();
+    // `at+jwt`, `key-1`, `RS256` with escapes (some JOSE libraries escape `/` and `+`).
+    let escaped =
+        r#"{"alg":"RS\u0032\u00356","typ":"application\/at\u002bjwt","kid":"key\u002d1"}"#;
+    let token = s
+        .minter
+        .key
+        .sign_raw(escaped.as_bytes(), claims.as_bytes())
+        .unwrap();
+    accepted(&s, &token).await;
+    // An escaped `typ` is still compared: `JWT` spelled with an escape is refused.
+    let jwt = r#"{"alg":"RS256","typ":"\u004aWT","kid":"key-1"}"#;
+    let token = s
+        .minter
+        .key
+        .sign_raw(jwt.as_bytes(), claims.as_bytes())
+        .unwrap();
+    refused(&s, &token, AuthFailure::BadType).await;
+}
+
+#[tokio::test]
 async fn scope_lookalike_separators_and_letters_are_not_split_or_folded() {
     let s = stack().await;
     for scope in [
