@@ -147,29 +147,25 @@ struct Table {
     many: ArcSwap<HashMap<AddressKey, Arc<Entry>, FxBuildHasher>>,
 }
 
-/// Where a decision found its limiter: a slot (borrowed) or the map's snapshot (kept alive).
-enum Found<'a> {
-    Slot(&'a Entry),
-    Map(Arc<Entry>),
-}
-
 impl Table {
     const FEW: usize = 8;
 
-    fn get(&self, key: &AddressKey) -> Option<Found<'_>> {
+    /// `f` of the limiter for `key`, if the table has it (borrowed from a slot or from the
+    /// map's snapshot, no reference count taken).
+    fn with<R>(&self, key: &AddressKey, f: impl FnOnce(&Entry) -> R) -> Option<R> {
         for slot in &self.few {
             match slot.get() {
-                Some((k, entry)) if k == key => return Some(Found::Slot(entry)),
+                Some((k, entry)) if k == key => return Some(f(entry)),
                 Some(_) => {}
                 None => return None,
             }
         }
-        self.many.load().get(key).cloned().map(Found::Map)
+        self.many.load().get(key).map(|entry| f(entry))
     }
 
     /// Call with the limiter's `by_name` lock held.
     fn insert(&self, key: AddressKey, entry: Arc<Entry>) {
-        if self.get(&key).is_some() {
+        if self.with(&key, |_| ()).is_some() {
             return;
         }
         for slot in &self.few {
@@ -301,10 +297,12 @@ impl MemoryRateLimiter {
     /// Decides synchronously (the in-memory store never waits).
     pub fn check_now(&self, key: RateKey<'_>, spec: &RateSpec) -> RateDecision {
         self.maybe_sweep_inline();
-        match self.limiters.get(&address_key(key.server, key.tool, spec)) {
-            Some(Found::Slot(entry)) => return self.decide(entry, key.caller),
-            Some(Found::Map(entry)) => return self.decide(&entry, key.caller),
-            None => {}
+        let address = address_key(key.server, key.tool, spec);
+        if let Some(decision) = self
+            .limiters
+            .with(&address, |entry| self.decide(entry, key.caller))
+        {
+            return decision;
         }
         let entry = self.insert((key.server, key.tool, *spec));
         self.decide(&entry, key.caller)
@@ -432,14 +430,19 @@ mod tests {
         assert_eq!(l.live_keys(), 2);
     }
 
+    /// `n` tool names with the `'static` lifetime the limiter keys by.
+    fn tool_names(prefix: &str, n: usize) -> Vec<&'static str> {
+        (0..n)
+            .map(|i| &*Box::leak(format!("{prefix}-{i}").into_boxed_str()))
+            .collect()
+    }
+
     #[test]
     fn many_tools_keep_their_own_budgets_past_the_short_list() {
         let l = MemoryRateLimiter::with_max_keys(10);
         let spec = RateSpec::new(1, 3600, 1);
         let caller: Arc<str> = "a".into();
-        let tools: Vec<&'static str> = (0..3 * Table::FEW)
-            .map(|i| &*Box::leak(format!("tool-{i}").into_boxed_str()))
-            .collect();
+        let tools = tool_names("tool", 3 * Table::FEW);
         let key = |tool| RateKey {
             server: "s",
             tool,
@@ -463,9 +466,7 @@ mod tests {
         let spec = RateSpec::new(1, 3600, 1);
         let caller: Arc<str> = "a".into();
         // Slots and map both: more tools than slots, every thread racing over all of them.
-        let tools: Vec<&'static str> = (0..2 * Table::FEW)
-            .map(|i| &*Box::leak(format!("race-{i}").into_boxed_str()))
-            .collect();
+        let tools = tool_names("race", 2 * Table::FEW);
         let admitted = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for t in 0..4 {

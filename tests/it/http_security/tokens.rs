@@ -453,23 +453,24 @@ async fn duplicate_claims_are_refused() {
 async fn header_members_written_with_json_escapes_read_as_their_text() {
     let s = stack().await;
     let claims = s.minter.claims("data:read").to_string();
+    // The header as written, escapes and all (a `Value` would be re-serialized without them).
+    let sign = |header: &str| {
+        s.minter
+            .key
+            .sign_raw(header.as_bytes(), claims.as_bytes())
+            .unwrap()
+    };
     // `at+jwt`, `key-1`, `RS256` with escapes (some JOSE libraries escape `/` and `+`).
     let escaped =
         r#"{"alg":"RS\u0032\u00356","typ":"application\/at\u002bjwt","kid":"key\u002d1"}"#;
-    let token = s
-        .minter
-        .key
-        .sign_raw(escaped.as_bytes(), claims.as_bytes())
-        .unwrap();
-    accepted(&s, &token).await;
+    accepted(&s, &sign(escaped)).await;
     // An escaped `typ` is still compared: `JWT` spelled with an escape is refused.
-    let jwt = r#"{"alg":"RS256","typ":"\u004aWT","kid":"key-1"}"#;
-    let token = s
-        .minter
-        .key
-        .sign_raw(jwt.as_bytes(), claims.as_bytes())
-        .unwrap();
-    refused(&s, &token, AuthFailure::BadType).await;
+    refused(
+        &s,
+        &sign(r#"{"alg":"RS256","typ":"\u004aWT","kid":"key-1"}"#),
+        AuthFailure::BadType,
+    )
+    .await;
 }
 
 #[tokio::test]
