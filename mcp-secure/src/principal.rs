@@ -47,7 +47,7 @@ pub enum RateKeyBy {
 struct Inner {
     subject: String,
     client_id: Option<String>,
-    issuer: Option<String>,
+    issuer: Option<Arc<str>>,
     scopes: ScopeSet,
     expires_at: Option<SystemTime>,
     method: AuthMethod,
@@ -172,7 +172,7 @@ impl fmt::Debug for Principal {
 pub struct PrincipalBuilder {
     subject: String,
     client_id: Option<String>,
-    issuer: Option<String>,
+    issuer: Option<Arc<str>>,
     scopes: ScopeSet,
     expires_at: Option<SystemTime>,
     method: AuthMethod,
@@ -239,8 +239,8 @@ impl PrincipalBuilder {
         self
     }
 
-    /// The issuer.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+    /// The issuer (an `Arc<str>` is shared, not copied).
+    pub fn issuer(mut self, issuer: impl Into<Arc<str>>) -> Self {
         self.issuer = Some(issuer.into());
         self
     }

@@ -151,7 +151,7 @@ impl TokenCache {
         hash: TokenHash,
         principal: Principal,
         valid_until: u64,
-        kid: Option<&str>,
+        kid: Option<std::sync::Arc<str>>,
         now: u64,
     ) {
         if self.capacity == 0 || valid_until <= now {
@@ -177,7 +177,7 @@ impl TokenCache {
             Entry {
                 principal,
                 valid_until,
-                kid: kid.map(Into::into),
+                kid,
             },
         );
     }
@@ -231,7 +231,7 @@ mod tests {
     fn entries_die_with_their_key() {
         let c = TokenCache::new(10);
         let h = token_hash("t");
-        c.insert(h, p(), 100, Some("k1"), 50);
+        c.insert(h, p(), 100, Some("k1".into()), 50);
         assert!(c.get(&h, 60, |kid| kid == "k1").is_some());
         assert!(c.get(&h, 60, |_| false).is_none());
     }

@@ -100,7 +100,67 @@ impl<'de> Deserialize<'de> for Claims {
     }
 }
 
+/// The top-level claims the validator reads by a fixed name, found in one pass over the
+/// object rather than one lookup each.
+#[derive(Default)]
+pub(crate) struct Known<'c> {
+    pub(crate) exp: Option<&'c Value>,
+    pub(crate) iss: Option<&'c Value>,
+    pub(crate) sub: Option<&'c Value>,
+    pub(crate) aud: Option<&'c Value>,
+    pub(crate) nbf: Option<&'c Value>,
+    pub(crate) iat: Option<&'c Value>,
+    roles: Option<&'c Value>,
+    realm_access: Option<&'c Value>,
+    cognito_groups: Option<&'c Value>,
+    groups: Option<&'c Value>,
+}
+
+impl<'c> Known<'c> {
+    /// The roles a token carries, wherever the common providers put them: `roles` (Entra),
+    /// `realm_access.roles` (Keycloak), `cognito:groups` (Cognito), `groups`; the first that
+    /// is an array. For tools to read; roles are scopes only where a mapping says so.
+    pub(crate) fn roles(&self) -> Vec<String> {
+        let keycloak = self
+            .realm_access
+            .and_then(Value::as_object)
+            .and_then(|realm| realm.get("roles"));
+        for candidate in [self.roles, keycloak, self.cognito_groups, self.groups] {
+            if let Some(Value::Array(items)) = candidate {
+                return items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
+            }
+        }
+        Vec::new()
+    }
+}
+
 impl Claims {
+    /// The claims read by a fixed name, in one pass.
+    pub(crate) fn known(&self) -> Known<'_> {
+        let mut known = Known::default();
+        for (name, value) in &self.0 {
+            let slot = match name.as_str() {
+                "exp" => &mut known.exp,
+                "iss" => &mut known.iss,
+                "sub" => &mut known.sub,
+                "aud" => &mut known.aud,
+                "nbf" => &mut known.nbf,
+                "iat" => &mut known.iat,
+                "roles" => &mut known.roles,
+                "realm_access" => &mut known.realm_access,
+                "cognito:groups" => &mut known.cognito_groups,
+                "groups" => &mut known.groups,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        known
+    }
+
     /// The value at a dotted path (`realm_access.roles`).
     pub fn path(&self, path: &str) -> Option<&Value> {
         // Most paths are one claim (`exp`, `scope`): no splitting.
@@ -141,20 +201,26 @@ impl Claims {
     /// Whether the `aud`-like claim at `path` (a string or an array of strings) names any of
     /// `accepted`, compared exactly.
     pub fn names_any(&self, path: &str, accepted: &[String]) -> Result<bool, AuthFailure> {
-        let hit = |s: &str| accepted.iter().any(|a| a == s);
-        match self.path(path) {
-            None => Ok(false),
-            Some(Value::String(s)) => Ok(hit(s)),
-            Some(Value::Array(items)) => {
-                let mut found = false;
-                for item in items {
-                    let s = item.as_str().ok_or(AuthFailure::BadClaims)?;
-                    found |= hit(s);
-                }
-                Ok(found)
+        names_any(self.path(path), accepted)
+    }
+}
+
+/// Whether an `aud`-like claim value (a string or an array of strings) names any of
+/// `accepted`, compared exactly; `BadClaims` for another type or a non-string item.
+pub(crate) fn names_any(value: Option<&Value>, accepted: &[String]) -> Result<bool, AuthFailure> {
+    let hit = |s: &str| accepted.iter().any(|a| a == s);
+    match value {
+        None => Ok(false),
+        Some(Value::String(s)) => Ok(hit(s)),
+        Some(Value::Array(items)) => {
+            let mut found = false;
+            for item in items {
+                let s = item.as_str().ok_or(AuthFailure::BadClaims)?;
+                found |= hit(s);
             }
-            Some(_) => Err(AuthFailure::BadClaims),
+            Ok(found)
         }
+        Some(_) => Err(AuthFailure::BadClaims),
     }
 }
 
@@ -236,22 +302,6 @@ impl ClaimMapping {
     }
 }
 
-/// The roles a token carries, wherever the common providers put them: `roles` (Entra),
-/// `realm_access.roles` (Keycloak), `cognito:groups` (Cognito), `groups`. For tools to read;
-/// roles are scopes only where a mapping says so.
-pub(crate) fn roles(claims: &Claims) -> Vec<String> {
-    for path in ["roles", "realm_access.roles", "cognito:groups", "groups"] {
-        if let Some(Value::Array(items)) = claims.path(path) {
-            return items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect();
-        }
-    }
-    Vec::new()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +347,31 @@ mod tests {
             ClaimMapping::default().scopes(&bad),
             Err(AuthFailure::BadScope)
         );
+    }
+
+    #[test]
+    fn known_claims_and_roles_in_provider_order() {
+        let c = claims(
+            r#"{"groups":["g"],"cognito:groups":"not-an-array","realm_access":{"roles":["k"]},
+                "exp":2,"iss":"i","sub":"s","aud":["a"],"nbf":1,"iat":1,"scope":"x"}"#,
+        )
+        .unwrap();
+        let known = c.known();
+        assert_eq!(known.exp, Some(&json!(2)));
+        assert_eq!(known.iss, Some(&json!("i")));
+        assert_eq!(known.sub, Some(&json!("s")));
+        assert_eq!(known.aud, Some(&json!(["a"])));
+        assert_eq!((known.nbf, known.iat), (Some(&json!(1)), Some(&json!(1))));
+        // Entra's `roles` is absent: Keycloak's nested roles come before `groups`.
+        assert_eq!(known.roles(), vec!["k".to_string()]);
+        let c = claims(r#"{"roles":["r"],"realm_access":{"roles":["k"]}}"#).unwrap();
+        assert_eq!(c.known().roles(), vec!["r".to_string()]);
+        // A role claim that is not an array is skipped, not an error.
+        let c = claims(r#"{"roles":"r","cognito:groups":["c"],"groups":["g"]}"#).unwrap();
+        assert_eq!(c.known().roles(), vec!["c".to_string()]);
+        let c = claims(r#"{"realm_access":["k"]}"#).unwrap();
+        assert!(c.known().roles().is_empty());
+        assert!(c.known().exp.is_none());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::{
     AuthFailure, TokenValidator,
     cache::{TokenCache, token_hash},
-    claims::{ClaimMapping, Claims},
+    claims::{ClaimMapping, Claims, Known, names_any},
     jwks::{JwksSource, KeySet},
     keys::SharedKey,
     now_unix,
@@ -53,7 +53,7 @@ pub const DEFAULT_ALGORITHMS: &[Algorithm] = &super::keys::VERIFIABLE;
 /// Settings for [`JwtValidator`]. Every relaxation is an explicit setter.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
-    issuer: String,
+    issuer: Arc<str>,
     /// Accepted values of the audience claim; the first is this resource.
     audiences: Vec<String>,
     /// The claim that must name one of `audiences`: `aud`, or `client_id` for providers whose
@@ -95,7 +95,7 @@ impl JwtConfig {
     /// resource URI, e.g. `https://mcp.example.com/mcp`).
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
-            issuer: issuer.into(),
+            issuer: Arc::from(issuer.into()),
             audiences: vec![audience.into()],
             audience_claim: "aud".into(),
             mapping: ClaimMapping::default(),
@@ -373,11 +373,15 @@ pub(super) fn split_compact(token: &str) -> Option<[&str; 3]> {
     }
 }
 
-/// The registered claims the later checks read again, looked up once.
-struct Registered<'c> {
+/// The registered claims the later checks read, taken out of the claims before they move into
+/// the principal.
+struct Registered {
     exp: u64,
-    /// Present; its type is checked where it always was (after the lifetime and scopes).
-    sub: Option<&'c serde_json::Value>,
+    /// `None` when absent or not a number: both fail alike (`BadClaims`), at their old place.
+    iat: Option<u64>,
+    /// `sub` is present; its type is checked where it always was (after the lifetime and
+    /// scopes).
+    subject: Result<String, AuthFailure>,
 }
 
 /// A compact JWS, split and with its header parsed.
@@ -512,7 +516,7 @@ impl JwtValidator {
     pub async fn validate_uncached(
         &self,
         token: &str,
-    ) -> Result<(Principal, u64, Option<String>), AuthFailure> {
+    ) -> Result<(Principal, u64, Option<Arc<str>>), AuthFailure> {
         if token.len() > self.config.max_token_bytes {
             return Err(AuthFailure::TooLarge);
         }
@@ -538,40 +542,39 @@ impl JwtValidator {
         let claims: Claims =
             serde_json::from_slice(&payload).map_err(|_| AuthFailure::BadClaims)?;
         let now = now_unix();
-        let Registered { exp, sub } = self.standard_checks(&claims, now)?;
-        let subject = match sub {
-            Some(serde_json::Value::String(sub)) => Ok(sub.clone()),
-            _ => Err(AuthFailure::BadClaims),
-        };
-        let (principal, valid_until) = self.principal(claims, exp, subject, token, now)?;
+        let known = claims.known();
+        let registered = self.standard_checks(&claims, &known, now)?;
+        let roles = known.roles();
+        let (principal, valid_until) = self.principal(claims, registered, roles, token, now)?;
         // The cache remembers the key by its material, so a token verified without a `kid`
         // dies with its key too.
-        Ok((principal, valid_until, Some(key.fingerprint().to_string())))
+        Ok((principal, valid_until, Some(key.fingerprint().clone())))
     }
 
     /// The registered claims' checks, in the order `jsonwebtoken`'s `Validation` makes them
     /// (so a token fails with the same kind as before the single pass): `exp`, `iss`, `sub`
     /// (and `aud` when it is the audience claim) present; `exp` not past (with leeway);
     /// `nbf` reached; `iss` exactly this issuer; the audience claim naming this resource.
-    fn standard_checks<'c>(
+    fn standard_checks(
         &self,
-        claims: &'c Claims,
+        claims: &Claims,
+        known: &Known<'_>,
         now: u64,
-    ) -> Result<Registered<'c>, AuthFailure> {
+    ) -> Result<Registered, AuthFailure> {
         let config = &self.config;
         let by_aud = config.audience_claim == "aud";
-        let (exp, iss, sub) = (claims.path("exp"), claims.path("iss"), claims.path("sub"));
-        if exp.is_none()
-            || iss.is_none()
-            || (by_aud && claims.path("aud").is_none())
-            || sub.is_none()
+        let (exp, iss) = (known.exp, known.iss);
+        if exp.is_none() || iss.is_none() || (by_aud && known.aud.is_none()) || known.sub.is_none()
         {
             return Err(AuthFailure::BadClaims);
         }
         let exp = exp
             .and_then(serde_json::Value::as_u64)
             .ok_or(AuthFailure::BadClaims)?;
-        let nbf = claims.time("nbf")?;
+        let nbf = match known.nbf {
+            None => None,
+            Some(nbf) => Some(nbf.as_u64().ok_or(AuthFailure::BadClaims)?),
+        };
         let leeway = config.leeway.as_secs();
         if exp.saturating_add(leeway) < now {
             return Err(AuthFailure::Expired);
@@ -580,7 +583,7 @@ impl JwtValidator {
             return Err(AuthFailure::NotYetValid);
         }
         match iss {
-            Some(serde_json::Value::String(iss)) if *iss != config.issuer => {
+            Some(serde_json::Value::String(iss)) if *iss != *config.issuer => {
                 return Err(AuthFailure::BadIssuer);
             }
             Some(serde_json::Value::String(_)) => {}
@@ -588,10 +591,22 @@ impl JwtValidator {
             _ => return Err(AuthFailure::BadClaims),
         }
         // `aud`, or the claim standing in for it (`client_id` for Cognito).
-        if !claims.names_any(&config.audience_claim, &config.audiences)? {
+        let audience = if by_aud {
+            known.aud
+        } else {
+            claims.path(&config.audience_claim)
+        };
+        if !names_any(audience, &config.audiences)? {
             return Err(AuthFailure::BadAudience);
         }
-        Ok(Registered { exp, sub })
+        Ok(Registered {
+            exp,
+            iat: known.iat.and_then(serde_json::Value::as_u64),
+            subject: match known.sub {
+                Some(serde_json::Value::String(sub)) => Ok(sub.clone()),
+                _ => Err(AuthFailure::BadClaims),
+            },
+        })
     }
 
     /// The checks after the registered claims' (required claims, tenant, `iat`, lifetime,
@@ -599,8 +614,8 @@ impl JwtValidator {
     fn principal(
         &self,
         claims: Claims,
-        exp: u64,
-        subject: Result<String, AuthFailure>,
+        Registered { exp, iat, subject }: Registered,
+        roles: Vec<String>,
         token: &str,
         now: u64,
     ) -> Result<(Principal, u64), AuthFailure> {
@@ -618,7 +633,7 @@ impl JwtValidator {
         {
             return Err(AuthFailure::BadIssuer);
         }
-        let iat = claims.time("iat")?.ok_or(AuthFailure::BadClaims)?;
+        let iat = iat.ok_or(AuthFailure::BadClaims)?;
         let leeway = config.leeway.as_secs();
         if iat > now.saturating_add(leeway) {
             return Err(AuthFailure::IssuedInFuture);
@@ -630,11 +645,11 @@ impl JwtValidator {
         let subject = subject?;
         let valid_until = exp.saturating_add(leeway);
         let mut builder = Principal::bearer(subject)
-            .issuer(config.issuer.clone())
+            .issuer(Arc::clone(&config.issuer))
             .scopes(scopes)
             .expires_at_unix(valid_until)
             .rate_key_by(config.rate_key_by)
-            .roles(super::claims::roles(&claims));
+            .roles(roles);
         if let Some(client) = config.mapping.client_id(&claims)? {
             builder = builder.client_id(client);
         }
@@ -664,7 +679,7 @@ impl TokenValidator for JwtValidator {
             }
             let (principal, valid_until, kid) = self.validate_uncached(token).await?;
             self.cache
-                .insert(hash, principal.clone(), valid_until, kid.as_deref(), now);
+                .insert(hash, principal.clone(), valid_until, kid, now);
             Ok(principal)
         })
     }
