@@ -192,10 +192,7 @@ impl Claims {
     /// A numeric date claim (whole seconds): `Ok(None)` when absent, `BadClaims` when not a
     /// non-negative integer.
     pub fn time(&self, path: &str) -> Result<Option<u64>, AuthFailure> {
-        match self.path(path) {
-            None => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or(AuthFailure::BadClaims),
-        }
+        time(self.path(path))
     }
 
     /// Whether the `aud`-like claim at `path` (a string or an array of strings) names any of
@@ -203,6 +200,14 @@ impl Claims {
     pub fn names_any(&self, path: &str, accepted: &[String]) -> Result<bool, AuthFailure> {
         names_any(self.path(path), accepted)
     }
+}
+
+/// A numeric date claim's value (whole seconds): `Ok(None)` when absent, `BadClaims` when not
+/// a non-negative integer.
+pub(crate) fn time(value: Option<&Value>) -> Result<Option<u64>, AuthFailure> {
+    value
+        .map(|v| v.as_u64().ok_or(AuthFailure::BadClaims))
+        .transpose()
 }
 
 /// Whether an `aud`-like claim value (a string or an array of strings) names any of

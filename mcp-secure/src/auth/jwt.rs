@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::{
     AuthFailure, TokenValidator,
     cache::{TokenCache, token_hash},
-    claims::{ClaimMapping, Claims, Known, names_any},
+    claims::{ClaimMapping, Claims, Known, names_any, time},
     jwks::{JwksSource, KeySet},
     keys::SharedKey,
     now_unix,
@@ -571,10 +571,7 @@ impl JwtValidator {
         let exp = exp
             .and_then(serde_json::Value::as_u64)
             .ok_or(AuthFailure::BadClaims)?;
-        let nbf = match known.nbf {
-            None => None,
-            Some(nbf) => Some(nbf.as_u64().ok_or(AuthFailure::BadClaims)?),
-        };
+        let nbf = time(known.nbf)?;
         let leeway = config.leeway.as_secs();
         if exp.saturating_add(leeway) < now {
             return Err(AuthFailure::Expired);
