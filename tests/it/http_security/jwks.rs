@@ -37,15 +37,19 @@ fn fast_jwks() -> JwksConfig {
     let mut c = JwksConfig::default();
     c.cooldown = Duration::from_millis(300);
     c.timeout = Duration::from_millis(500);
-    c.max_stale = Duration::from_secs(2);
+    // Long enough that no test but the staleness row ever sees the last
+    // good keys expire, however slow the machine.
+    c.max_stale = Duration::from_secs(120);
     c.refresh_every = Duration::from_millis(600);
     c
 }
 
 #[tokio::test]
 async fn jwks_down_keeps_last_good_keys_until_max_stale_then_fails_closed() {
+    let mut jwks = fast_jwks();
+    jwks.max_stale = Duration::from_secs(2);
     let s = Stack::start(StackOptions {
-        jwks: fast_jwks(),
+        jwks,
         jwt: Box::new(|c| c.cache_capacity(0)),
         ..StackOptions::default()
     })
@@ -73,10 +77,10 @@ async fn jwks_slow_is_bounded_by_the_timeout() {
         ..StackOptions::default()
     })
     .await;
+    let other = SigningKey::generate(Algorithm::RS256, "rotated").unwrap();
     s.auth
         .set_jwks(JwksBehaviour::Slow(Duration::from_secs(5), s.minter.jwks()));
     let started = std::time::Instant::now();
-    let other = SigningKey::generate(Algorithm::RS256, "rotated").unwrap();
     let token = other
         .sign(&s.minter.claims("data:read"), Some("at+jwt"))
         .unwrap();
