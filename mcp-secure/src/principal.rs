@@ -7,7 +7,7 @@
 
 use std::{
     fmt,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, SystemTime},
 };
 
@@ -54,7 +54,11 @@ struct Inner {
     rate_key: Arc<str>,
     tenant: Option<String>,
     roles: Vec<String>,
-    claims: serde_json::Map<String, serde_json::Value>,
+    /// The claim map, built on first read from `claims_json` when the validator kept only the
+    /// payload (most calls never read it).
+    claims: OnceLock<serde_json::Map<String, serde_json::Value>>,
+    claims_json: Option<Vec<u8>>,
+    dpop_jkt: Option<Box<str>>,
     token: Option<SecretString>,
 }
 
@@ -136,12 +140,26 @@ impl Principal {
 
     /// Every verified claim of the token (empty for a local caller).
     pub fn claims(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.0.claims
+        self.0.claims.get_or_init(|| {
+            // The payload was parsed strictly when the token was verified; a second parse
+            // cannot fail, and an empty map (never a panic) would answer if it did.
+            self.0
+                .claims_json
+                .as_deref()
+                .and_then(|json| serde_json::from_slice(json).ok())
+                .unwrap_or_default()
+        })
     }
 
     /// One verified claim.
     pub fn claim(&self, name: &str) -> Option<&serde_json::Value> {
-        self.0.claims.get(name)
+        self.claims().get(name)
+    }
+
+    /// The JWK thumbprint the token is bound to (RFC 9449's `cnf.jkt`), when it is
+    /// DPoP-bound.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.0.dpop_jkt.as_deref()
     }
 
     /// The caller's own access token, kept only when the server opted in
@@ -161,7 +179,7 @@ impl fmt::Debug for Principal {
             .field("scopes", &self.0.scopes)
             .field("method", &self.0.method)
             .field("tenant", &self.0.tenant)
-            .field("claims", &self.0.claims.len())
+            .field("claims", &self.claims().len())
             .field("token", &self.0.token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
@@ -180,6 +198,8 @@ pub struct PrincipalBuilder {
     tenant: Option<String>,
     roles: Vec<String>,
     claims: serde_json::Map<String, serde_json::Value>,
+    claims_json: Option<Vec<u8>>,
+    dpop_jkt: Option<Box<str>>,
     token: Option<SecretString>,
 }
 
@@ -205,6 +225,8 @@ impl PrincipalBuilder {
             tenant: None,
             roles: Vec::new(),
             claims: serde_json::Map::new(),
+            claims_json: None,
+            dpop_jkt: None,
             token: None,
         }
     }
@@ -224,6 +246,21 @@ impl PrincipalBuilder {
     /// The verified claims.
     pub fn claims(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
         self.claims = claims;
+        self.claims_json = None;
+        self
+    }
+
+    /// The verified claims as the payload's JSON object, already checked strictly; the map
+    /// is built when first read. The DPoP binding must be set with it
+    /// ([`dpop_jkt`](Self::dpop_jkt)), as it is not read from the JSON.
+    pub(crate) fn claims_json(mut self, json: Vec<u8>) -> Self {
+        self.claims_json = Some(json);
+        self
+    }
+
+    /// The DPoP binding, when the claims come as JSON text.
+    pub(crate) fn dpop_jkt(mut self, jkt: &str) -> Self {
+        self.dpop_jkt = Some(jkt.into());
         self
     }
 
@@ -285,6 +322,13 @@ impl PrincipalBuilder {
             }
             _ => format!("{method}|sub|{}:{issuer}|{}", issuer.len(), self.subject).into(),
         };
+        let (claims, dpop_jkt) = match self.claims_json {
+            Some(_) => (OnceLock::new(), self.dpop_jkt),
+            None => {
+                let jkt = crate::auth::dpop::bound_jkt(&self.claims).map(Box::from);
+                (OnceLock::from(self.claims), jkt)
+            }
+        };
         Principal(Arc::new(Inner {
             subject: self.subject,
             client_id: self.client_id,
@@ -295,7 +339,9 @@ impl PrincipalBuilder {
             rate_key,
             tenant: self.tenant,
             roles: self.roles,
-            claims: self.claims,
+            claims,
+            claims_json: self.claims_json,
+            dpop_jkt,
             token: self.token,
         }))
     }
@@ -337,6 +383,27 @@ mod tests {
     fn an_expiry_past_the_clock_is_expired_not_a_panic() {
         let p = Principal::bearer("a").expires_at_unix(u64::MAX).build();
         assert!(p.is_expired_at(SystemTime::now()));
+    }
+
+    #[test]
+    fn claims_kept_as_json_are_read_as_a_map_and_the_binding_comes_either_way() {
+        let lazy = Principal::bearer("a")
+            .claims_json(br#"{"sub":"a","cnf":{"jkt":"t1"},"n":[1]}"#.to_vec())
+            .dpop_jkt("t1")
+            .build();
+        assert_eq!(lazy.claim("n"), Some(&serde_json::json!([1])));
+        assert_eq!(lazy.claims().len(), 3);
+        assert_eq!(lazy.dpop_jkt(), Some("t1"));
+        assert!(format!("{lazy:?}").contains("claims: 3"));
+        let map = serde_json::json!({"cnf": {"jkt": "t2"}});
+        let eager = Principal::bearer("a")
+            .claims(map.as_object().cloned().unwrap_or_default())
+            .build();
+        assert_eq!(eager.dpop_jkt(), Some("t2"));
+        assert_eq!(Principal::bearer("a").build().dpop_jkt(), None);
+        // Text that is not an object (never kept by the validator) reads as no claims.
+        let odd = Principal::bearer("a").claims_json(b"[1]".to_vec()).build();
+        assert!(odd.claims().is_empty());
     }
 
     #[test]

@@ -21,12 +21,12 @@ use serde::Deserialize;
 use super::{
     AuthFailure, TokenValidator,
     cache::{TokenCache, token_hash},
-    claims::{ClaimMapping, Claims, Known, names_any, time},
+    claims::{ClaimMapping, Known, Lookup, Payload, Val, names_any, time},
     jwks::{JwksSource, KeySet},
     keys::SharedKey,
     now_unix,
 };
-use crate::principal::{Principal, RateKeyBy};
+use crate::principal::{Principal, PrincipalBuilder, RateKeyBy};
 
 /// Longest token accepted, in bytes (checked before any decoding).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -539,13 +539,17 @@ impl JwtValidator {
         let payload = URL_SAFE_NO_PAD
             .decode(parsed.payload)
             .map_err(|_| AuthFailure::Malformed)?;
-        let claims: Claims =
-            serde_json::from_slice(&payload).map_err(|_| AuthFailure::BadClaims)?;
         let now = now_unix();
-        let known = claims.known();
-        let registered = self.standard_checks(&claims, &known, now)?;
-        let roles = known.roles();
-        let (principal, valid_until) = self.principal(claims, registered, roles, token, now)?;
+        // The checks read the claims borrowed from the payload; the principal keeps the
+        // payload itself and builds its claim map only if a tool asks for it.
+        let (builder, valid_until) = {
+            let claims = Payload::parse(&payload)?;
+            let known = claims.known();
+            let registered = self.standard_checks(&claims, &known, now)?;
+            let roles = known.roles();
+            self.principal(&claims, registered, roles, token, now)?
+        };
+        let principal = builder.claims_json(payload).build();
         // The cache remembers the key by its material, so a token verified without a `kid`
         // dies with its key too.
         Ok((principal, valid_until, Some(key.fingerprint().clone())))
@@ -557,7 +561,7 @@ impl JwtValidator {
     /// `nbf` reached; `iss` exactly this issuer; the audience claim naming this resource.
     fn standard_checks(
         &self,
-        claims: &Claims,
+        claims: &Payload<'_>,
         known: &Known<'_>,
         now: u64,
     ) -> Result<Registered, AuthFailure> {
@@ -568,9 +572,7 @@ impl JwtValidator {
         {
             return Err(AuthFailure::BadClaims);
         }
-        let exp = exp
-            .and_then(serde_json::Value::as_u64)
-            .ok_or(AuthFailure::BadClaims)?;
+        let exp = exp.and_then(Val::as_u64).ok_or(AuthFailure::BadClaims)?;
         let nbf = time(known.nbf)?;
         let leeway = config.leeway.as_secs();
         if exp.saturating_add(leeway) < now {
@@ -580,49 +582,49 @@ impl JwtValidator {
             return Err(AuthFailure::NotYetValid);
         }
         match iss {
-            Some(serde_json::Value::String(iss)) if *iss != *config.issuer => {
+            Some(Val::Str(iss)) if **iss != *config.issuer => {
                 return Err(AuthFailure::BadIssuer);
             }
-            Some(serde_json::Value::String(_)) => {}
+            Some(Val::Str(_)) => {}
             // `iss` is a StringOrURI: an array or another type is malformed.
             _ => return Err(AuthFailure::BadClaims),
         }
         // `aud`, or the claim standing in for it (`client_id` for Cognito).
         let audience = if by_aud {
-            known.aud
+            known.aud.into()
         } else {
-            claims.path(&config.audience_claim)
+            claims.shape(&config.audience_claim)
         };
         if !names_any(audience, &config.audiences)? {
             return Err(AuthFailure::BadAudience);
         }
         Ok(Registered {
             exp,
-            iat: known.iat.and_then(serde_json::Value::as_u64),
+            iat: known.iat.and_then(Val::as_u64),
             subject: match known.sub {
-                Some(serde_json::Value::String(sub)) => Ok(sub.clone()),
+                Some(Val::Str(sub)) => Ok(sub.as_ref().to_owned()),
                 _ => Err(AuthFailure::BadClaims),
             },
         })
     }
 
     /// The checks after the registered claims' (required claims, tenant, `iat`, lifetime,
-    /// scopes), and the principal the claims describe.
+    /// scopes), and the principal the claims describe (its claim map still to come).
     fn principal(
         &self,
-        claims: Claims,
+        claims: &Payload<'_>,
         Registered { exp, iat, subject }: Registered,
         roles: Vec<String>,
         token: &str,
         now: u64,
-    ) -> Result<(Principal, u64), AuthFailure> {
+    ) -> Result<(PrincipalBuilder, u64), AuthFailure> {
         let config = &self.config;
         for (path, value) in &config.required_claims {
             if claims.string(path)? != Some(value.as_str()) {
                 return Err(AuthFailure::BadClaims);
             }
         }
-        let tenant = config.mapping.tenant(&claims)?.map(str::to_owned);
+        let tenant = config.mapping.tenant_in(claims)?.map(str::to_owned);
         if !config.tenants.is_empty()
             && !tenant
                 .as_deref()
@@ -638,7 +640,7 @@ impl JwtValidator {
         if exp <= iat || exp - iat > config.max_lifetime.as_secs() {
             return Err(AuthFailure::LifetimeTooLong);
         }
-        let scopes = config.mapping.scopes(&claims)?;
+        let scopes = config.mapping.scopes_in(claims)?;
         let subject = subject?;
         let valid_until = exp.saturating_add(leeway);
         let mut builder = Principal::bearer(subject)
@@ -647,7 +649,7 @@ impl JwtValidator {
             .expires_at_unix(valid_until)
             .rate_key_by(config.rate_key_by)
             .roles(roles);
-        if let Some(client) = config.mapping.client_id(&claims)? {
+        if let Some(client) = config.mapping.client_id_in(claims)? {
             builder = builder.client_id(client);
         }
         if let Some(tenant) = tenant {
@@ -656,7 +658,10 @@ impl JwtValidator {
         if config.keep_token {
             builder = builder.token(crate::redact::SecretString::from(token.to_owned()));
         }
-        Ok((builder.claims(claims.0).build(), valid_until))
+        if let Some(jkt) = claims.path("cnf.jkt").and_then(Val::as_str) {
+            builder = builder.dpop_jkt(jkt);
+        }
+        Ok((builder, valid_until))
     }
 }
 

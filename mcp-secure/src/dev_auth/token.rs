@@ -564,7 +564,7 @@ async fn token_exchange_grant(
         return bad("invalid_grant", "the subject token is invalid or expired");
     };
     // A token bound to a key (DPoP) stays with its holder.
-    if crate::auth::dpop::bound_jkt(user.claims()).is_some() {
+    if user.dpop_jkt().is_some() {
         return bad(
             "invalid_grant",
             "a sender-constrained subject token cannot be exchanged",

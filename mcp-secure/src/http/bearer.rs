@@ -213,7 +213,7 @@ impl AuthState {
         headers: &HeaderMap,
         method: &Method,
     ) -> Result<(), DpopFailure> {
-        let bound = crate::auth::dpop::bound_jkt(principal.claims());
+        let bound = principal.dpop_jkt();
         match (scheme, bound, &self.dpop) {
             (Scheme::Bearer, Some(_), _) => Err(DpopFailure::BoundAsBearer),
             (Scheme::Bearer, None, Some(d)) if d.config().mode == DpopMode::Required => {
