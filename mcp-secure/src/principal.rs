@@ -316,12 +316,21 @@ impl PrincipalBuilder {
         // never share a budget.
         let issuer = self.issuer.as_deref().unwrap_or("");
         let method = self.method.as_str();
-        let rate_key: Arc<str> = match (self.rate_key_by, &self.client_id) {
-            (RateKeyBy::Client, Some(client)) => {
-                format!("{method}|client|{}:{issuer}|{client}", issuer.len()).into()
-            }
-            _ => format!("{method}|sub|{}:{issuer}|{}", issuer.len(), self.subject).into(),
+        let (kind, id) = match (self.rate_key_by, &self.client_id) {
+            (RateKeyBy::Client, Some(client)) => ("client", client),
+            _ => ("sub", &self.subject),
         };
+        // `{method}|{kind}|{issuer length}:{issuer}|{id}`, written without `format!`: this
+        // runs on every token validation.
+        let mut digits = itoa::Buffer::new();
+        let issuer_len = digits.format(issuer.len());
+        let mut key = String::with_capacity(
+            method.len() + kind.len() + issuer_len.len() + issuer.len() + id.len() + 4,
+        );
+        for part in [method, "|", kind, "|", issuer_len, ":", issuer, "|", id] {
+            key.push_str(part);
+        }
+        let rate_key: Arc<str> = key.into();
         let (claims, dpop_jkt) = match self.claims_json {
             Some(_) => (OnceLock::new(), self.dpop_jkt),
             None => {
@@ -377,6 +386,14 @@ mod tests {
             .rate_key_by(RateKeyBy::Client)
             .build();
         assert!(by_client.rate_key().contains("client"));
+        // The exact forms: length-prefixed issuers keep "a|b" + "c" apart from "a" + "b|c".
+        assert_eq!(&**bearer.rate_key(), "bearer|sub|10:https://as|alice");
+        assert_eq!(&**local.rate_key(), "local|sub|0:|alice");
+        assert_eq!(&**by_client.rate_key(), "bearer|client|0:|cli");
+        let tricky = Principal::bearer("c").issuer("a|b").build();
+        let other = Principal::bearer("b|c").issuer("a").build();
+        assert_eq!(&**tricky.rate_key(), "bearer|sub|3:a|b|c");
+        assert_ne!(tricky.rate_key(), other.rate_key());
     }
 
     #[test]

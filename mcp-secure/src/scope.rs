@@ -25,11 +25,12 @@ impl ScopeSet {
 
     /// Parses a space-separated list strictly. The empty string is the empty set.
     pub fn parse(list: &str) -> Result<Self, ScopeError> {
-        let scopes = mcp_secure_core::scope::split_scope_list(list)?;
-        let mut out: Vec<Box<str>> = scopes.into_iter().map(Into::into).collect();
-        out.sort_unstable();
-        out.dedup();
-        Ok(Self { scopes: out })
+        // `split_scope_list`'s rules (the same errors at the same positions), without its
+        // intermediate vector.
+        if list.is_empty() {
+            return Ok(Self::new());
+        }
+        Self::try_from_iter(list.split(' '))
     }
 
     /// Builds a set from individual scopes, validating each.
@@ -38,8 +39,9 @@ impl ScopeSet {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut out: Vec<Box<str>> = Vec::new();
-        for (i, scope) in scopes.into_iter().enumerate() {
+        let scopes = scopes.into_iter();
+        let mut out: Vec<Box<str>> = Vec::with_capacity(scopes.size_hint().0.min(MAX_SCOPES));
+        for (i, scope) in scopes.enumerate() {
             if i >= MAX_SCOPES {
                 return Err(ScopeError::TooMany);
             }

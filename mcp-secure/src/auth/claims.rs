@@ -145,18 +145,33 @@ fn member<'v, 'a>(members: &'v [(Cow<'a, str>, Val<'a>)], name: &str) -> Option<
     members.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-/// Whether an object's members repeat a name (pairwise for the few members a token's objects
-/// have, sorted beyond that, so a large object costs n log n).
+/// Whether an object's members repeat a name: pairwise for the few members a token's objects
+/// have (by a word holding the length and first bytes, and the whole names only where two
+/// words match), sorted beyond that, so a large object costs n log n.
 fn repeats(members: &[(Cow<'_, str>, Val<'_>)]) -> bool {
-    if members.len() <= 16 {
-        return members
-            .iter()
-            .enumerate()
-            .any(|(i, (name, _))| members[..i].iter().any(|(n, _)| n == name));
+    const FEW: usize = 16;
+    if members.len() <= FEW {
+        let mut words = [0u64; FEW];
+        for (word, (name, _)) in words.iter_mut().zip(members) {
+            *word = name_word(name);
+        }
+        return (1..members.len())
+            .any(|i| (0..i).any(|j| words[i] == words[j] && members[i].0 == members[j].0));
     }
     let mut names: Vec<&str> = members.iter().map(|(n, _)| n.as_ref()).collect();
     names.sort_unstable();
     names.windows(2).any(|w| w[0] == w[1])
+}
+
+/// A name's length and first seven bytes in one word: equal names have equal words.
+fn name_word(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(7);
+    word[..n].copy_from_slice(&bytes[..n]);
+    // Only a hint: names of lengths 256 apart share it, and the full compare decides.
+    word[7] = bytes.len() as u8;
+    u64::from_le_bytes(word)
 }
 
 struct ValVisitor;
@@ -213,7 +228,7 @@ impl<'de> Visitor<'de> for ValVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val<'de>, A::Error> {
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8).min(32));
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
         while let Some(Name(name)) = map.next_key()? {
             members.push((name, map.next_value()?));
         }
@@ -530,7 +545,12 @@ impl ClaimMapping {
                 }
                 Shape::Other => return Err(AuthFailure::BadScope),
             };
-            scopes.extend(set.iter());
+            // The common single scope claim moves in whole rather than being copied.
+            if scopes.is_empty() {
+                scopes = set;
+            } else {
+                scopes.extend(set.iter());
+            }
         }
         let Some(prefix) = self.scope_prefix.as_deref().filter(|p| !p.is_empty()) else {
             return Ok(scopes);
