@@ -410,22 +410,11 @@ fn parse_header(token: &str) -> Result<Parsed<'_>, AuthFailure> {
     if !(is_b64url(h) && (p.is_empty() || is_b64url(p)) && is_b64url(s)) {
         return Err(AuthFailure::Malformed);
     }
-    // A header decodes into a buffer on the stack; one too long for it (an `x5c` chain) to
-    // the heap.
-    let mut buffer = [0u8; 512];
-    let long;
-    let header_json: &[u8] = match URL_SAFE_NO_PAD.decode_slice(h, &mut buffer) {
-        Ok(len) => &buffer[..len],
-        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-            long = URL_SAFE_NO_PAD
-                .decode(h)
-                .map_err(|_| AuthFailure::Malformed)?;
-            &long
-        }
-        Err(base64::DecodeSliceError::DecodeError(_)) => return Err(AuthFailure::Malformed),
-    };
+    let header_json = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| AuthFailure::Malformed)?;
     let header: RawHeader<'_> =
-        serde_json::from_slice(header_json).map_err(|_| AuthFailure::Malformed)?;
+        serde_json::from_slice(&header_json).map_err(|_| AuthFailure::Malformed)?;
     if header.enc.is_some() || header.zip.is_some() || header.crit.is_some() || header.b64.is_some()
     {
         return Err(AuthFailure::Unsupported);

@@ -125,8 +125,6 @@ async fn jku_x5u_x5c_and_embedded_jwk_headers_are_ignored() {
     // Same headers on a token signed by the configured key: ignored, not obeyed.
     let mut benign = evil.clone();
     benign["kid"] = json!("key-1");
-    // Longer than the validator's stack buffer for headers: the heap path decodes it.
-    assert!(benign.to_string().len() > 512);
     accepted(&s, &raw(&s, &benign, &claims)).await;
 }
 
