@@ -253,12 +253,14 @@ impl PrincipalBuilder {
     /// The verified claims as the payload's JSON object, already checked strictly; the map
     /// is built when first read. The DPoP binding must be set with it
     /// ([`dpop_jkt`](Self::dpop_jkt)), as it is not read from the JSON.
+    #[cfg(feature = "http")]
     pub(crate) fn claims_json(mut self, json: Vec<u8>) -> Self {
         self.claims_json = Some(json);
         self
     }
 
     /// The DPoP binding, when the claims come as JSON text.
+    #[cfg(feature = "http")]
     pub(crate) fn dpop_jkt(mut self, jkt: &str) -> Self {
         self.dpop_jkt = Some(jkt.into());
         self
@@ -334,7 +336,14 @@ impl PrincipalBuilder {
         let (claims, dpop_jkt) = match self.claims_json {
             Some(_) => (OnceLock::new(), self.dpop_jkt),
             None => {
-                let jkt = crate::auth::dpop::bound_jkt(&self.claims).map(Box::from);
+                // RFC 9449's `cnf.jkt` (as `auth::dpop::bound_jkt` reads it; this module
+                // builds without the `http` feature).
+                let jkt = self
+                    .claims
+                    .get("cnf")
+                    .and_then(|cnf| cnf.get("jkt"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(Box::from);
                 (OnceLock::from(self.claims), jkt)
             }
         };
@@ -402,6 +411,7 @@ mod tests {
         assert!(p.is_expired_at(SystemTime::now()));
     }
 
+    #[cfg(feature = "http")]
     #[test]
     fn claims_kept_as_json_are_read_as_a_map_and_the_binding_comes_either_way() {
         let lazy = Principal::bearer("a")
