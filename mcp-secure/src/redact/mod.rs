@@ -144,7 +144,7 @@ pub fn mask_connection_string(url: &str) -> String {
 mod tests {
     use super::redactor::percent_encode;
     use super::*;
-    use rmcp::model::CallToolResult;
+    use rmcp::model::{CallToolResult, ContentBlock};
     use serde_json::json;
 
     fn secret(s: &str) -> SecretString {
@@ -252,6 +252,35 @@ mod tests {
         let text = result.content[0].as_text().unwrap().text.clone();
         assert!(!text.contains("CANARY"));
         assert_eq!(text, result.structured_content.unwrap().to_string());
+    }
+
+    #[test]
+    fn every_block_of_a_result_is_redacted_and_what_it_carries_kept() {
+        let r = Redactor::default();
+        r.register(&secret("CANARY-VALUE")).unwrap();
+        let block = |v: Value| serde_json::from_value::<ContentBlock>(v).unwrap();
+        let mut result = CallToolResult::success(vec![
+            ContentBlock::text("plain CANARY-VALUE"),
+            ContentBlock::text("clean"),
+            block(json!({"type": "text", "text": "annotated", "_meta": {"k": "CANARY-VALUE"}})),
+            block(json!({"type": "text", "text": "CANARY-VALUE",
+                         "annotations": {"audience": ["user"]}})),
+            ContentBlock::embedded_text("file:///CANARY-VALUE", "body CANARY-VALUE"),
+        ]);
+        assert_eq!(r.redact_result(&mut result), 5);
+        let out = serde_json::to_string(&result).unwrap();
+        assert!(!out.contains("CANARY"), "{out}");
+        assert_eq!(
+            result.content[0].as_text().unwrap().text,
+            format!("plain {MASK}")
+        );
+        assert_eq!(result.content[1].as_text().unwrap().text, "clean");
+        let annotated = result.content[3].as_text().unwrap();
+        assert_eq!(annotated.text, MASK);
+        assert!(
+            annotated.annotations.is_some(),
+            "kept through the JSON round trip"
+        );
     }
 
     #[test]
