@@ -336,14 +336,7 @@ impl PrincipalBuilder {
         let (claims, dpop_jkt) = match self.claims_json {
             Some(_) => (OnceLock::new(), self.dpop_jkt),
             None => {
-                // RFC 9449's `cnf.jkt` (as `auth::dpop::bound_jkt` reads it; this module
-                // builds without the `http` feature).
-                let jkt = self
-                    .claims
-                    .get("cnf")
-                    .and_then(|cnf| cnf.get("jkt"))
-                    .and_then(serde_json::Value::as_str)
-                    .map(Box::from);
+                let jkt = bound_jkt(&self.claims).map(Box::from);
                 (OnceLock::from(self.claims), jkt)
             }
         };
@@ -363,6 +356,11 @@ impl PrincipalBuilder {
             token: self.token,
         }))
     }
+}
+
+/// The JWK thumbprint verified claims bind the token to (RFC 9449's `cnf.jkt`), if any.
+pub(crate) fn bound_jkt(claims: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    claims.get("cnf")?.get("jkt")?.as_str()
 }
 
 /// `Principal` as a tool argument: the caller the pipeline authenticated (and, in a plain

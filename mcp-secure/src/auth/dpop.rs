@@ -579,7 +579,7 @@ pub fn thumbprint(jwk: &Value) -> Option<String> {
 
 /// The `cnf.jkt` of a verified token's claims, if it is DPoP-bound.
 pub fn bound_jkt(claims: &serde_json::Map<String, Value>) -> Option<&str> {
-    claims.get("cnf")?.get("jkt")?.as_str()
+    crate::principal::bound_jkt(claims)
 }
 
 /// The base64url SHA-256 of an access token, for a proof's `ath`.
