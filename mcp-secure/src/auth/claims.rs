@@ -17,83 +17,14 @@ use serde_json::{Map, Value};
 use super::AuthFailure;
 use crate::scope::ScopeSet;
 
-/// A JSON value decoded with no repeated object member anywhere.
-struct Strict(Value);
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Strict;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Strict, E> {
-        Ok(Strict(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Strict, E> {
-        Ok(Strict(Value::from(v)))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Strict, E> {
-        Ok(Strict(Value::from(v)))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Strict, E> {
-        Ok(Strict(Value::from(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Strict, E> {
-        Ok(Strict(Value::String(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Strict, E> {
-        Ok(Strict(Value::String(v)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Strict, E> {
-        Ok(Strict(Value::Null))
-    }
-
-    fn visit_none<E>(self) -> Result<Strict, E> {
-        Ok(Strict(Value::Null))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Strict, A::Error> {
-        let mut items = Vec::new();
-        while let Some(Strict(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Strict(Value::Array(items)))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Strict, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let Strict(value) = map.next_value()?;
-            if out.insert(key, value).is_some() {
-                return Err(de::Error::custom("a member is repeated"));
-            }
-        }
-        Ok(Strict(Value::Object(out)))
-    }
-}
-
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor)
-    }
-}
-
 /// A token's claims: a JSON object with no repeated member.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Claims(pub Map<String, Value>);
 
 impl<'de> Deserialize<'de> for Claims {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Strict::deserialize(d)?.0 {
+        // The same strict reading as the validator's (`Val`), then owned.
+        match Val::deserialize(d)?.into() {
             Value::Object(map) => Ok(Self(map)),
             _ => Err(de::Error::custom("the claims are not a JSON object")),
         }
@@ -137,6 +68,26 @@ impl<'a> Val<'a> {
         match self {
             Self::Obj(members) => member(members, name),
             _ => None,
+        }
+    }
+}
+
+impl From<Val<'_>> for Value {
+    fn from(value: Val<'_>) -> Self {
+        match value {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(b),
+            Val::U64(n) => n.into(),
+            Val::I64(n) => n.into(),
+            Val::F64(n) => n.into(),
+            Val::Str(s) => Value::String(s.into_owned()),
+            Val::Arr(items) => Value::Array(items.into_iter().map(Into::into).collect()),
+            Val::Obj(members) => Value::Object(
+                members
+                    .into_iter()
+                    .map(|(name, value)| (name.into_owned(), value.into()))
+                    .collect(),
+            ),
         }
     }
 }
