@@ -4,15 +4,18 @@
 //! whitespace). The header is parsed into a typed struct (a duplicated member is an error):
 //! JWE (`enc`), compression (`zip`), unencoded payloads (`b64`) and any `crit` extension are
 //! refused; `jku`, `x5u`, `x5c` and embedded `jwk` are ignored: keys come only from
-//! configuration. `typ` must be `at+jwt` unless relaxed; `alg` must be on the allow-list
-//! (HMAC never is). The signature is verified by `jsonwebtoken` with the key named by `kid`.
-//! Claims are decoded into a typed struct (so a duplicated claim, an `iss` array or a string
-//! `exp` is an error): `iss` must equal the issuer, `aud` must contain this resource,
-//! `exp`, `iat` and `sub` are required, `nbf` is honoured, `iat` may not be in the future, and
-//! `exp − iat` may not exceed the maximum lifetime (default 3600 s). Leeway is at most 60 s.
+//! configuration. The header of a token whose signature verified is remembered by its exact
+//! text (up to 8), so the next token from the same key skips that parse. `typ` must be
+//! `at+jwt` unless relaxed; `alg` must be on the allow-list (HMAC never is). The signature is
+//! verified with the key named by `kid`, parsed once when it was loaded. The claims are read
+//! strictly (a duplicated claim at any depth, an `iss` array or a string `exp` is an error):
+//! `iss` must equal the issuer, `aud` must contain this resource, `exp`, `iat` and `sub` are
+//! required, `nbf` is honoured, `iat` may not be in the future, and `exp − iat` may not
+//! exceed the maximum lifetime (default 3600 s). Leeway is at most 60 s.
 
 use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
+use arc_swap::ArcSwap;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures::future::BoxFuture;
 use jsonwebtoken::Algorithm;
@@ -298,6 +301,7 @@ struct RawHeader<'h> {
 }
 
 /// What the later steps read of the header.
+#[derive(Clone)]
 struct Header {
     /// `None`: an algorithm this crate does not know.
     alg: Option<Algorithm>,
@@ -384,19 +388,25 @@ struct Registered {
     subject: Result<String, AuthFailure>,
 }
 
-/// A compact JWS, split and with its header parsed.
-struct Parsed<'a> {
-    header: Header,
+/// A compact JWS, split and structurally checked; its header still to read.
+struct Segments<'a> {
+    /// The header's base64url text.
+    header: &'a str,
     /// `header.payload`: what the signature covers.
     signed: &'a str,
     payload: &'a str,
     signature: &'a str,
 }
 
+/// A compact JWS, split and with its header parsed.
+struct Parsed<'a> {
+    header: Header,
+    segments: Segments<'a>,
+}
+
 /// The structural checks every token passes before any key is looked up: compact
-/// serialization of three non-empty base64url segments (no padding, no whitespace), a typed
-/// header with no duplicate members, no JWE (`enc`), no `zip`, no `crit`, no `b64`.
-fn parse_header(token: &str) -> Result<Parsed<'_>, AuthFailure> {
+/// serialization of three non-empty base64url segments (no padding, no whitespace).
+fn split_token(token: &str) -> Result<Segments<'_>, AuthFailure> {
     if token.starts_with('{') {
         return Err(AuthFailure::Unsupported);
     }
@@ -410,8 +420,19 @@ fn parse_header(token: &str) -> Result<Parsed<'_>, AuthFailure> {
     if !(is_b64url(h) && (p.is_empty() || is_b64url(p)) && is_b64url(s)) {
         return Err(AuthFailure::Malformed);
     }
+    Ok(Segments {
+        header: h,
+        signed: &token[..h.len() + 1 + p.len()],
+        payload: p,
+        signature: s,
+    })
+}
+
+/// The header's checks: a typed header with no duplicate members, no JWE (`enc`), no `zip`,
+/// no `crit`, no `b64`.
+fn read_header(segment: &str) -> Result<Header, AuthFailure> {
     let header_json = URL_SAFE_NO_PAD
-        .decode(h)
+        .decode(segment)
         .map_err(|_| AuthFailure::Malformed)?;
     let header: RawHeader<'_> =
         serde_json::from_slice(&header_json).map_err(|_| AuthFailure::Malformed)?;
@@ -419,17 +440,56 @@ fn parse_header(token: &str) -> Result<Parsed<'_>, AuthFailure> {
     {
         return Err(AuthFailure::Unsupported);
     }
-    let header = Header {
+    Ok(Header {
         alg: parse_alg(&header.alg),
         typ: Typ::of(header.typ.as_deref()),
         kid: header.kid.map(Cow::into_owned),
-    };
-    Ok(Parsed {
-        header,
-        signed: &token[..h.len() + 1 + p.len()],
-        payload: p,
-        signature: s,
     })
+}
+
+/// [`split_token`], then [`read_header`].
+fn parse_header(token: &str) -> Result<Parsed<'_>, AuthFailure> {
+    let segments = split_token(token)?;
+    Ok(Parsed {
+        header: read_header(segments.header)?,
+        segments,
+    })
+}
+
+/// How many headers [`SeenHeaders`] remembers.
+const SEEN_HEADERS: usize = 8;
+
+/// The headers of tokens whose signature verified, by their exact base64url text: one
+/// issuer's tokens share a header per signing key (`alg`, `kid`, `typ`), so the next token
+/// from the same key skips the header's base64 and JSON. A header's reading depends on its
+/// bytes alone, so a remembered one reads exactly as parsing it again would; only headers a
+/// trusted key signed are remembered, so a caller cannot fill the list with its own, and the
+/// list is bounded (the oldest leaves first).
+#[derive(Default)]
+struct SeenHeaders(ArcSwap<Vec<(Box<str>, Header)>>);
+
+impl SeenHeaders {
+    fn get(&self, segment: &str) -> Option<Header> {
+        self.0
+            .load()
+            .iter()
+            .find(|(seen, _)| **seen == *segment)
+            .map(|(_, header)| header.clone())
+    }
+
+    fn remember(&self, segment: &str, header: &Header) {
+        self.0.rcu(|seen| {
+            let mut next: Vec<_> = seen
+                .iter()
+                .filter(|(s, _)| **s != *segment)
+                .cloned()
+                .collect();
+            let full = next.len().saturating_sub(SEEN_HEADERS - 1);
+            next.drain(..full);
+            next.push((Box::from(segment), header.clone()));
+            next
+        });
+    }
 }
 
 /// Checks only the structure, algorithm, key choice and signature of a compact JWS against
@@ -451,7 +511,11 @@ pub fn verify_signature_only(
         .filter(|a| allowed.contains(a))
         .ok_or(AuthFailure::BadAlgorithm)?;
     let key = keys.find(parsed.header.kid.as_deref(), alg)?;
-    if key.verify(alg, parsed.signed.as_bytes(), parsed.signature)? {
+    if key.verify(
+        alg,
+        parsed.segments.signed.as_bytes(),
+        parsed.segments.signature,
+    )? {
         Ok(alg)
     } else {
         Err(AuthFailure::BadSignature)
@@ -478,6 +542,7 @@ pub struct JwtValidator {
     config: JwtConfig,
     keys: KeySource,
     cache: TokenCache,
+    seen_headers: SeenHeaders,
 }
 
 impl fmt::Debug for JwtValidator {
@@ -499,6 +564,7 @@ impl JwtValidator {
             cache: TokenCache::new(config.cache_capacity),
             config,
             keys,
+            seen_headers: SeenHeaders::default(),
         }
     }
 
@@ -520,8 +586,11 @@ impl JwtValidator {
         if token.len() > self.config.max_token_bytes {
             return Err(AuthFailure::TooLarge);
         }
-        let parsed = parse_header(token)?;
-        let header = &parsed.header;
+        let parsed = split_token(token)?;
+        let (header, seen) = match self.seen_headers.get(parsed.header) {
+            Some(header) => (header, true),
+            None => (read_header(parsed.header)?, false),
+        };
         match (self.config.typ, header.typ) {
             (_, Typ::AccessToken) | (TypPolicy::AllowJwt, Typ::Absent | Typ::Jwt) => {}
             _ => return Err(AuthFailure::BadType),
@@ -535,6 +604,9 @@ impl JwtValidator {
         // decoded once, strictly, into the claims every later check reads.
         if !key.verify(alg, parsed.signed.as_bytes(), parsed.signature)? {
             return Err(AuthFailure::BadSignature);
+        }
+        if !seen {
+            self.seen_headers.remember(parsed.header, &header);
         }
         let payload = URL_SAFE_NO_PAD
             .decode(parsed.payload)
@@ -693,5 +765,116 @@ impl TokenValidator for JwtValidator {
         self.cache.get(&token_hash(token), now_unix(), |kid| {
             self.keys.still_has(kid)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::SigningKey;
+    use serde_json::json;
+
+    const ISSUER: &str = "https://as.example.com";
+    const AUDIENCE: &str = "https://mcp.example.com/mcp";
+
+    fn validator(key: &SigningKey) -> JwtValidator {
+        let jwks = json!({"keys": [key.public_jwk()]});
+        JwtValidator::new(
+            JwtConfig::new(ISSUER, AUDIENCE).cache_capacity(0),
+            KeySource::from_jwks_json(&jwks, DEFAULT_ALGORITHMS),
+        )
+    }
+
+    fn token(key: &SigningKey, sub: &str) -> String {
+        let now = now_unix();
+        let claims = json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "exp": now + 300, "iat": now,
+        });
+        key.sign(&claims, Some("at+jwt")).unwrap()
+    }
+
+    fn seen(v: &JwtValidator) -> Vec<String> {
+        v.seen_headers
+            .0
+            .load()
+            .iter()
+            .map(|(s, _)| s.to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_header_is_remembered_only_once_a_trusted_key_signed_it() {
+        let key = SigningKey::generate(Algorithm::ES256, "k1").unwrap();
+        // Another key under the same `kid`: its tokens carry byte-identical headers.
+        let impostor = SigningKey::generate(Algorithm::ES256, "k1").unwrap();
+        let v = validator(&key);
+        let forged = token(&impostor, "mallory");
+        assert!(matches!(
+            v.validate(&forged).await,
+            Err(AuthFailure::BadSignature)
+        ));
+        assert!(seen(&v).is_empty(), "an unverified header was remembered");
+
+        let good = token(&key, "alice");
+        assert_eq!(v.validate(&good).await.unwrap().subject(), "alice");
+        let header = good.split('.').next().unwrap();
+        assert_eq!(seen(&v), [header]);
+        assert_eq!(forged.split('.').next().unwrap(), header);
+
+        // The remembered header does not stand in for the signature.
+        assert!(matches!(
+            v.validate(&forged).await,
+            Err(AuthFailure::BadSignature)
+        ));
+        let [h, p, _] = split_compact(&good).unwrap();
+        let [_, _, other_sig] = split_compact(&forged).unwrap();
+        assert!(matches!(
+            v.validate(&format!("{h}.{p}.{other_sig}")).await,
+            Err(AuthFailure::BadSignature)
+        ));
+        assert_eq!(
+            v.validate(&token(&key, "bob")).await.unwrap().subject(),
+            "bob"
+        );
+        assert_eq!(seen(&v).len(), 1, "a remembered header is not added twice");
+    }
+
+    #[test]
+    fn a_remembered_header_reads_as_parsing_it_again() {
+        let seen = SeenHeaders::default();
+        let segment = URL_SAFE_NO_PAD.encode(br#"{"alg":"PS384","typ":"AT+JWT","kid":"k\u0031"}"#);
+        let header = read_header(&segment).unwrap();
+        seen.remember(&segment, &header);
+        let again = seen.get(&segment).unwrap();
+        assert_eq!(again.alg, Some(Algorithm::PS384));
+        assert!(again.typ == Typ::AccessToken);
+        assert_eq!(again.kid.as_deref(), Some("k1"));
+        // Another text for the same members is a different header: it is parsed, not matched.
+        let spaced = URL_SAFE_NO_PAD.encode(br#"{"alg": "PS384","typ":"AT+JWT","kid":"k1"}"#);
+        assert!(seen.get(&spaced).is_none());
+    }
+
+    #[test]
+    fn remembered_headers_are_bounded_and_the_oldest_leave_first() {
+        let seen = SeenHeaders::default();
+        let segments: Vec<String> = (0..SEEN_HEADERS + 3)
+            .map(|i| URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"ES256","kid":"k{i}"}}"#)))
+            .collect();
+        for segment in &segments {
+            seen.remember(segment, &read_header(segment).unwrap());
+        }
+        // Remembering one already there moves it to the newest place, not a second copy.
+        seen.remember(&segments[4], &read_header(&segments[4]).unwrap());
+        assert_eq!(seen.0.load().len(), SEEN_HEADERS);
+        for (i, segment) in segments.iter().enumerate() {
+            let kept = seen.get(segment).and_then(|h| h.kid);
+            if i < 3 {
+                assert_eq!(kept, None, "header {i} should have left");
+            } else {
+                assert_eq!(kept, Some(format!("k{i}")));
+            }
+        }
+        let newest = &seen.0.load()[SEEN_HEADERS - 1].0;
+        assert_eq!(**newest, *segments[4]);
     }
 }
