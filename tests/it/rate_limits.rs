@@ -111,6 +111,19 @@ async fn keys_are_namespaced_hashed_and_expire_on_their_own() {
         .await
         .unwrap();
     assert!((1..=202).contains(&ttl), "PTTL {ttl}");
+    // The theoretical arrival time is stored as whole microseconds since the epoch (Redis's
+    // own number conversion, no exponent and no fraction), within a second of this clock's.
+    let tat: String = redis::cmd("GET")
+        .arg(name)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let tat: u64 = tat.parse().unwrap_or_else(|_| panic!("stored {tat:?}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
+    assert!(tat.abs_diff(now) < 1_000_000, "stored {tat}, now {now}");
 
     tokio::time::sleep(Duration::from_millis(350)).await;
     let left: i64 = redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
