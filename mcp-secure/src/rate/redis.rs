@@ -301,18 +301,22 @@ impl RedisRateLimiter {
     /// kept): subjects can be e-mail addresses, and a hash keeps them out of Redis, fixes the
     /// key length and keeps `{}` out of the hash tag.
     pub fn redis_key(&self, key: RateKey<'_>) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.caller.as_bytes());
-        let mut caller = String::with_capacity(32);
+        let mut name = String::with_capacity(
+            self.prefix.len() + key.server.len() + key.tool.len() + 4 + 2 + 1 + 32 + 2,
+        );
+        name.push_str(&self.prefix);
+        name.push_str(":rl:{");
+        push_sanitized(&mut name, key.server);
+        name.push(':');
         for byte in &digest.as_ref()[..16] {
-            use fmt::Write as _;
-            let _ = write!(caller, "{byte:02x}");
+            name.push(char::from(HEX[usize::from(byte >> 4)]));
+            name.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
-        format!(
-            "{}:rl:{{{}:{caller}}}:{}",
-            self.prefix,
-            sanitize(key.server),
-            sanitize(key.tool)
-        )
+        name.push_str("}:");
+        push_sanitized(&mut name, key.tool);
+        name
     }
 
     /// One round trip to Redis (`PING`), within the timeout: for readiness checks.
@@ -472,15 +476,20 @@ fn classify(e: &redis::RedisError) -> &'static str {
 /// Keeps key segments to `[A-Za-z0-9_.*-]`: names come from code, but braces or colons would
 /// change the key's shape.
 fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '*') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    push_sanitized(&mut out, s);
+    out
+}
+
+/// `s` with every character outside `[A-Za-z0-9_.*-]` replaced by `_`.
+fn push_sanitized(out: &mut String, s: &str) {
+    out.extend(s.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '*') {
+            c
+        } else {
+            '_'
+        }
+    }));
 }
 
 impl RateLimiter for RedisRateLimiter {
