@@ -577,6 +577,49 @@ pub fn thumbprint(jwk: &Value) -> Option<String> {
     )))
 }
 
+/// The binding a verified token's confirmation claim (`cnf`, RFC 7800) states, fail-closed:
+/// no `cnf`, none; `cnf.jkt` (RFC 9449), the key thumbprint every request's DPoP proof must
+/// match. A `cnf` this server cannot check is refused rather than read as no binding, since
+/// the issuer meant the token for one client only: a `cnf` that is not an object or is empty,
+/// or whose `jkt` is not a non-empty string, is `BadClaims`; any other confirmation method
+/// (`x5t#S256` of mutual-TLS-bound tokens, RFC 8705; `jwk`, `jku`, `kid`, `jwe`) is
+/// `Unsupported`.
+pub(crate) fn confirmation<'v>(
+    members: Option<impl IntoIterator<Item = (&'v str, Option<&'v str>)>>,
+) -> Result<Option<&'v str>, super::AuthFailure> {
+    let Some(members) = members else {
+        return Ok(None);
+    };
+    let mut jkt = None;
+    let mut any = false;
+    for (name, value) in members {
+        any = true;
+        match (name, value) {
+            ("jkt", Some(thumbprint)) if !thumbprint.is_empty() && jkt.is_none() => {
+                jkt = Some(thumbprint);
+            }
+            ("jkt", _) => return Err(super::AuthFailure::BadClaims),
+            _ => return Err(super::AuthFailure::Unsupported),
+        }
+    }
+    if any {
+        Ok(jkt)
+    } else {
+        Err(super::AuthFailure::BadClaims)
+    }
+}
+
+/// [`confirmation`] of a `cnf` held as JSON (an introspection answer's).
+pub(crate) fn confirmation_of(cnf: Option<&Value>) -> Result<Option<&str>, super::AuthFailure> {
+    match cnf {
+        None => confirmation(None::<[(&str, Option<&str>); 0]>),
+        Some(Value::Object(members)) => {
+            confirmation(Some(members.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+        }
+        Some(_) => Err(super::AuthFailure::BadClaims),
+    }
+}
+
 /// The `cnf.jkt` of a verified token's claims, if it is DPoP-bound.
 pub fn bound_jkt(claims: &serde_json::Map<String, Value>) -> Option<&str> {
     crate::principal::bound_jkt(claims)
@@ -653,7 +696,34 @@ impl DpopProofs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
+    #[test]
+    fn a_confirmation_is_dpop_jkt_or_refused() {
+        use super::super::AuthFailure as F;
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        assert_eq!(confirmation_of(None), Ok(None));
+        let cnf = json!({"jkt": jkt});
+        assert_eq!(confirmation_of(Some(&cnf)), Ok(Some(jkt)));
+        for (cnf, refusal) in [
+            (
+                json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+                F::Unsupported,
+            ),
+            (json!({"jkt": jkt, "jwk": {}}), F::Unsupported),
+            (
+                json!({"jku": "https://client.example/jwks"}),
+                F::Unsupported,
+            ),
+            (json!({"jkt": 1}), F::BadClaims),
+            (json!({"jkt": ""}), F::BadClaims),
+            (json!({}), F::BadClaims),
+            (json!("jkt"), F::BadClaims),
+            (json!(null), F::BadClaims),
+        ] {
+            assert_eq!(confirmation_of(Some(&cnf)), Err(refusal), "{cnf}");
+        }
+    }
     #[test]
     fn the_rfc_7638_example_thumbprint() {
         // RFC 7638 section 3.1.

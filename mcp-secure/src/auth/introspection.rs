@@ -225,6 +225,7 @@ impl IntrospectionValidator {
         if let Some(client) = answer.client_id {
             builder = builder.client_id(client);
         }
+        super::dpop::confirmation_of(answer.cnf.as_ref())?;
         if let Some(cnf) = answer.cnf {
             let mut claims = serde_json::Map::new();
             claims.insert("cnf".into(), cnf);

@@ -25,6 +25,7 @@ use super::{
     AuthFailure, TokenValidator,
     cache::{TokenCache, token_hash},
     claims::{ClaimMapping, Known, Lookup, Payload, Val, names_any, time},
+    dpop::confirmation,
     jwks::{JwksSource, KeySet},
     keys::SharedKey,
     now_unix,
@@ -730,7 +731,16 @@ impl JwtValidator {
         if config.keep_token {
             builder = builder.token(crate::redact::SecretString::from(token.to_owned()));
         }
-        if let Some(jkt) = claims.path("cnf.jkt").and_then(Val::as_str) {
+        let binding = match claims.path("cnf") {
+            None => None,
+            Some(Val::Obj(members)) => confirmation(Some(
+                members
+                    .iter()
+                    .map(|(name, value)| (name.as_ref(), value.as_str())),
+            ))?,
+            Some(_) => return Err(AuthFailure::BadClaims),
+        };
+        if let Some(jkt) = binding {
             builder = builder.dpop_jkt(jkt);
         }
         Ok((builder, valid_until))

@@ -54,7 +54,9 @@ pub enum AuthFailure {
     /// Longer than the cap (8 KiB by default); refused before decoding.
     #[error("too_large")]
     TooLarge,
-    /// A JWE, a JWS JSON serialization, a `zip` or `crit` header, or `b64: false`.
+    /// A JWE, a JWS JSON serialization, a `zip` or `crit` header, or `b64: false`; or a
+    /// token bound by a confirmation method this server cannot check (`cnf` other than
+    /// DPoP's `jkt`, e.g. mutual TLS's `x5t#S256`).
     #[error("unsupported_token")]
     Unsupported,
     /// `alg` missing from the allow-list, `none`, or HMAC.

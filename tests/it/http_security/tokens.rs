@@ -539,3 +539,40 @@ async fn a_valid_token_lacking_the_tools_scope_gets_403_naming_that_tools_scopes
         200
     );
 }
+
+#[tokio::test]
+async fn a_binding_the_server_cannot_check_is_refused_not_read_as_none() {
+    let s = stack().await;
+    let bound = |cnf: Value| {
+        let mut claims = s.minter.claims("data:read");
+        claims["cnf"] = cnf;
+        s.minter.mint(&claims)
+    };
+    let x5t = "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2";
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    // Mutual-TLS-bound (RFC 8705) and the other RFC 7800 methods: the issuer meant the token
+    // for one client, and this server cannot tell which, so it is refused, not taken as bearer.
+    for cnf in [
+        json!({"x5t#S256": x5t}),
+        json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}),
+        json!({"kid": "client-key"}),
+        json!({"jkt": jkt, "x5t#S256": x5t}),
+    ] {
+        refused(&s, &bound(cnf), AuthFailure::Unsupported).await;
+    }
+    // A `cnf` that states nothing readable is malformed.
+    for cnf in [
+        json!({"jkt": 5}),
+        json!({"jkt": ""}),
+        json!({"jkt": null}),
+        json!({"jkt": [jkt]}),
+        json!({}),
+        json!(jkt),
+        json!([{"jkt": jkt}]),
+        json!(null),
+    ] {
+        refused(&s, &bound(cnf), AuthFailure::BadClaims).await;
+    }
+    // Without `cnf` the same claims are a bearer token, as before.
+    accepted(&s, &s.minter.mint(&s.minter.claims("data:read"))).await;
+}
