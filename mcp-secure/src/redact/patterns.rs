@@ -62,7 +62,24 @@ pub fn ensure_compiled() -> Result<(), PatternError> {
 pub(crate) fn clean(text: &str) -> bool {
     PATTERNS
         .as_ref()
-        .is_ok_and(|patterns| !patterns.any.is_match(text))
+        .is_ok_and(|patterns| !may_match(text) || !patterns.any.is_match(text))
+}
+
+/// A necessary condition for any pattern to match, tested before the regex set because it
+/// costs a few vector scans where the set, on the short strings most output is made of (a
+/// field name, a word), costs its per-search setup: every credential pair and URL userinfo
+/// has a `:` or `=`; every bearer credential the word `bearer` in ASCII letters of any case
+/// (with Unicode case folding no other character folds to `b`, `e`, `a` or `r`); every JWT
+/// `eyJ`. When this is false, no pattern can match.
+fn may_match(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr2(b':', b'=', bytes).is_some()
+        || memchr::memmem::find(bytes, b"eyJ").is_some()
+        || memchr::memchr2_iter(b'b', b'B', bytes).any(|at| {
+            bytes
+                .get(at..at + 6)
+                .is_some_and(|word| word.eq_ignore_ascii_case(b"bearer"))
+        })
 }
 
 /// Masks credential shapes in `text`; returns how many were masked.
@@ -161,6 +178,96 @@ pub(crate) fn is_sensitive_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_test_never_calls_a_credential_clean() {
+        let Ok(patterns) = PATTERNS.as_ref() else {
+            panic!("patterns do not compile");
+        };
+        // Every shape the patterns mask, in cases and surroundings the quick test must see.
+        let shapes = [
+            "https://user:pass@example.com/",
+            "password=hunter2",
+            "API_KEY: abc",
+            "Authorization: Bearer abcdefgh",
+            "BeArEr abcdefghijk",
+            "bearer\tabcdefghijk",
+            "x BEARER 0123456789",
+            "eyJhbGciOi.eyJzdWIiOi.c2ln",
+            "(eyJabcd.eyJabcd.)",
+            "token = 'x'",
+        ];
+        for shape in shapes {
+            assert!(
+                patterns.any.is_match(shape),
+                "{shape} is not a credential shape"
+            );
+            assert!(may_match(shape), "{shape} passed the quick test");
+            assert!(!clean(shape), "{shape} called clean");
+        }
+        // Random text made of the patterns' own pieces and near misses (Unicode letters
+        // that fold to ASCII ones, other spaces): whenever the set matches, the quick test
+        // must have said it may.
+        let pieces = [
+            "bearer",
+            "BEARER",
+            "Bearer",
+            "bEaReR",
+            "beare",
+            "\u{17f}",
+            "\u{212a}",
+            "eyJ",
+            "eyj",
+            "eyJabcd",
+            ".",
+            ":",
+            "=",
+            "@",
+            "://",
+            "password",
+            "token",
+            "api_key",
+            " ",
+            "\t",
+            "\u{a0}",
+            "\"",
+            "'",
+            "abcdefgh",
+            "0123456789",
+            "x",
+            "/",
+            "_",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % 1024).unwrap_or(0)
+        };
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..next() % 9 {
+                text.push_str(pieces[next() % pieces.len()]);
+            }
+            if patterns.any.is_match(&text) {
+                matched += 1;
+                assert!(
+                    may_match(&text),
+                    "{text:?} matches but passed the quick test"
+                );
+            }
+            assert_eq!(clean(&text), !patterns.any.is_match(&text), "{text:?}");
+        }
+        assert!(
+            matched > 100,
+            "the corpus should exercise the patterns ({matched})"
+        );
+        for plain in ["text", "count", "hello, secured world", "abear", "eyj"] {
+            assert!(!may_match(plain), "{plain}");
+        }
+    }
 
     #[test]
     fn every_pattern_compiles() {
