@@ -397,33 +397,35 @@ pub(super) async fn admit(
     request: Request,
 ) -> Result<(Request, Admitted), Response> {
     let ip = client_address(&request, &state.proxies);
-    let blocked = ip.and_then(|ip| state.throttle.blocked_for(ip).map(|wait| (ip, wait)));
-    let (scheme, token) = match (
-        credentials(request.headers(), state.dpop.is_some()),
-        blocked,
-    ) {
-        (Ok(Some(credential)), _) => credential,
-        (Ok(None), _) => return Err(state.unauthorized(None)),
-        (Err(_), Some((ip, wait))) => return Err(state.throttled(ip, wait)),
-        (Err(failure), None) => return Err(state.refused(failure, ip)),
+    // Looked up only where it decides something (a failure, a verification), not for every
+    // request a cached token carries: the lookup reads the throttle's shared maps, whose cache
+    // lines would otherwise move between the workers on every request.
+    let blocked = || ip.and_then(|ip| state.throttle.blocked_for(ip).map(|wait| (ip, wait)));
+    let (scheme, token) = match credentials(request.headers(), state.dpop.is_some()) {
+        Ok(Some(credential)) => credential,
+        Ok(None) => return Err(state.unauthorized(None)),
+        Err(failure) => {
+            return Err(match blocked() {
+                Some((ip, wait)) => state.throttled(ip, wait),
+                None => state.refused(failure, ip),
+            });
+        }
     };
     // The throttle protects the signature path, not the cache: a token already verified is
     // served even while its address is throttled (behind a proxy or NAT the address is shared
-    // with whoever keeps failing); only a verification is refused.
-    let principal: Principal = match blocked {
-        Some((ip, wait)) => match state.validator.cached(token) {
-            Some(p) => p,
-            None => return Err(state.throttled(ip, wait)),
-        },
-        // A verified token is served synchronously (no boxed future); only a miss goes on to
-        // validation.
-        None => match state.validator.cached(token) {
-            Some(p) => p,
-            None => match state.validator.validate(token).await {
+    // with whoever keeps failing); only a verification is refused. A verified token is served
+    // synchronously (no boxed future); only a miss goes on to validation.
+    let principal: Principal = match state.validator.cached(token) {
+        Some(p) => p,
+        None => {
+            if let Some((ip, wait)) = blocked() {
+                return Err(state.throttled(ip, wait));
+            }
+            match state.validator.validate(token).await {
                 Ok(p) => p,
                 Err(failure) => return Err(state.refused(failure, ip)),
-            },
-        },
+            }
+        }
     };
     // A bound token only with a proof by its key; a bearer token only where that is allowed.
     if let Err(failure) = state

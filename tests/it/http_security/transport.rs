@@ -40,19 +40,25 @@ async fn repeated_failures_from_one_address_are_throttled_with_retry_after() {
         ..StackOptions::default()
     })
     .await;
+    let call = tools_call("whoami", json!({}));
+    // A token verified before the address is throttled.
+    let verified = s.minter.token("data:read");
+    assert_eq!(post_bearer(&s.mcp_url, &verified, &call).await.status, 200);
     for _ in 0..6 {
-        let r = post_bearer(&s.mcp_url, "not.a.token", &tools_call("whoami", json!({}))).await;
+        let r = post_bearer(&s.mcp_url, "not.a.token", &call).await;
         assert_eq!(r.status, 401);
     }
-    let r = post_bearer(
-        &s.mcp_url,
-        &s.minter.token("data:read"),
-        &tools_call("whoami", json!({})),
-    )
-    .await;
+    // A token not verified yet (another scope: not the same bytes) is not.
+    let r = post_bearer(&s.mcp_url, &s.minter.token("data:read data:write"), &call).await;
     assert_eq!(r.status, 429);
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=12).contains(&retry), "{retry}");
+    // A credential that cannot be read is throttled too, not answered 401 for another try.
+    let r = post(&s.mcp_url, Some("Bearer not a token"), &call, &[]).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    // The throttle guards verification, not the cache: the token verified before is served.
+    let r = post_bearer(&s.mcp_url, &verified, &call).await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[tokio::test]
