@@ -18,7 +18,7 @@ use std::{
     hash::{BuildHasherDefault, Hasher},
     sync::{
         OnceLock,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
 };
 
@@ -99,7 +99,35 @@ struct Entry {
 pub struct TokenCache {
     map: DashMap<TokenHash, Entry, TagHashing>,
     capacity: usize,
-    hits: AtomicU64,
+    hits: HitCounter,
+}
+
+/// How many stripes the hit count is spread over.
+const STRIPES: usize = 8;
+
+/// The hit count, one counter per stripe on its own cache line, each thread adding to one:
+/// a single counter would be written by every worker on every hit, its cache line moving
+/// between the cores each time.
+#[derive(Default)]
+struct HitCounter([Stripe; STRIPES]);
+
+#[derive(Default)]
+#[repr(align(128))]
+struct Stripe(AtomicU64);
+
+impl HitCounter {
+    fn add(&self) {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+        }
+        let stripe = STRIPE.with(|s| *s);
+        self.0[stripe].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn total(&self) -> u64 {
+        self.0.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -117,7 +145,7 @@ impl TokenCache {
         Self {
             map: DashMap::default(),
             capacity,
-            hits: AtomicU64::new(0),
+            hits: HitCounter::default(),
         }
     }
 
@@ -141,7 +169,7 @@ impl TokenCache {
             self.map.remove(hash);
             return None;
         }
-        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.hits.add();
         Some(principal)
     }
 
@@ -204,7 +232,7 @@ impl TokenCache {
 
     /// Hits served so far.
     pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
+        self.hits.total()
     }
 }
 
@@ -234,6 +262,24 @@ mod tests {
         c.insert(h, p(), 100, Some("k1".into()), 50);
         assert!(c.get(&h, 60, |kid| kid == "k1").is_some());
         assert!(c.get(&h, 60, |_| false).is_none());
+    }
+
+    #[test]
+    fn hits_from_every_thread_are_counted_and_misses_are_not() {
+        let c = TokenCache::new(10);
+        let h = token_hash("t");
+        c.insert(h, p(), 100, None, 50);
+        std::thread::scope(|scope| {
+            for _ in 0..STRIPES + 3 {
+                scope.spawn(|| {
+                    for _ in 0..100 {
+                        assert!(c.get(&h, 60, |_| true).is_some());
+                        assert!(c.get(&token_hash("other"), 60, |_| true).is_none());
+                    }
+                });
+            }
+        });
+        assert_eq!(c.hits(), 100 * (STRIPES as u64 + 3));
     }
 
     #[test]

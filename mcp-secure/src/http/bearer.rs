@@ -456,15 +456,18 @@ pub(super) async fn admit(
     };
     let method = request.method().clone();
     let mut request = request;
-    request.extensions_mut().insert(principal.clone());
-    request.extensions_mut().insert(state.sessions);
     if state.scope_challenge && method == Method::POST {
         request = precheck::check(state, &principal, request).await?;
     }
+    // Moved, not cloned, where nothing else keeps it: every clone and drop writes the cached
+    // principal's reference count, which every request with this token shares.
+    let kept = state.owners.is_some().then(|| principal.clone());
+    request.extensions_mut().insert(principal);
+    request.extensions_mut().insert(state.sessions);
     let admitted = Admitted {
         session,
         method,
-        principal: state.owners.is_some().then_some(principal),
+        principal: kept,
     };
     Ok((request, admitted))
 }
