@@ -577,19 +577,16 @@ pub fn thumbprint(jwk: &Value) -> Option<String> {
     )))
 }
 
-/// The binding a verified token's confirmation claim (`cnf`, RFC 7800) states, fail-closed:
-/// no `cnf`, none; `cnf.jkt` (RFC 9449), the key thumbprint every request's DPoP proof must
+/// The binding the members of a verified token's confirmation claim (`cnf`, RFC 7800) state,
+/// fail-closed: `cnf.jkt` (RFC 9449), the key thumbprint every request's DPoP proof must
 /// match. A `cnf` this server cannot check is refused rather than read as no binding, since
 /// the issuer meant the token for one client only: a `cnf` that is not an object or is empty,
 /// or whose `jkt` is not a non-empty string, is `BadClaims`; any other confirmation method
 /// (`x5t#S256` of mutual-TLS-bound tokens, RFC 8705; `jwk`, `jku`, `kid`, `jwe`) is
 /// `Unsupported`.
 pub(crate) fn confirmation<'v>(
-    members: Option<impl IntoIterator<Item = (&'v str, Option<&'v str>)>>,
+    members: impl IntoIterator<Item = (&'v str, Option<&'v str>)>,
 ) -> Result<Option<&'v str>, super::AuthFailure> {
-    let Some(members) = members else {
-        return Ok(None);
-    };
     let mut jkt = None;
     let mut any = false;
     for (name, value) in members {
@@ -612,9 +609,9 @@ pub(crate) fn confirmation<'v>(
 /// [`confirmation`] of a `cnf` held as JSON (an introspection answer's).
 pub(crate) fn confirmation_of(cnf: Option<&Value>) -> Result<Option<&str>, super::AuthFailure> {
     match cnf {
-        None => confirmation(None::<[(&str, Option<&str>); 0]>),
+        None => Ok(None),
         Some(Value::Object(members)) => {
-            confirmation(Some(members.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+            confirmation(members.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         }
         Some(_) => Err(super::AuthFailure::BadClaims),
     }

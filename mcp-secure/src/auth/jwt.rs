@@ -733,11 +733,11 @@ impl JwtValidator {
         }
         let binding = match claims.path("cnf") {
             None => None,
-            Some(Val::Obj(members)) => confirmation(Some(
+            Some(Val::Obj(members)) => confirmation(
                 members
                     .iter()
                     .map(|(name, value)| (name.as_ref(), value.as_str())),
-            ))?,
+            )?,
             Some(_) => return Err(AuthFailure::BadClaims),
         };
         if let Some(jkt) = binding {
