@@ -33,6 +33,8 @@ use crate::{
 pub struct AuthState {
     validator: Arc<dyn TokenValidator>,
     pub(super) policy: &'static ServerPolicy,
+    /// The policy's distinct scope requirements (whether a caller needs the pre-check).
+    pub(super) requirements: precheck::Requirements,
     resource_metadata: String,
     throttle: FailureThrottle,
     pub(super) max_body_bytes: usize,
@@ -81,6 +83,7 @@ impl AuthState {
             resource: config.resource().clone(),
             validator,
             policy,
+            requirements: precheck::Requirements::of(policy),
             resource_metadata: config.resource_metadata_url(),
             throttle: FailureThrottle::new(config.failure_limit),
             max_body_bytes: config.max_body_bytes,
@@ -456,7 +459,10 @@ pub(super) async fn admit(
     };
     let method = request.method().clone();
     let mut request = request;
-    if state.scope_challenge && method == Method::POST {
+    if state.scope_challenge
+        && method == Method::POST
+        && precheck::needed(state, &principal, request.headers())
+    {
         request = precheck::check(state, &principal, request).await?;
     }
     // Moved, not cloned, where nothing else keeps it: every clone and drop writes the cached

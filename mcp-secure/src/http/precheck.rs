@@ -10,7 +10,12 @@ use http_body_util::BodyExt;
 use serde::Deserialize;
 
 use super::{bearer::AuthState, guard::plain};
-use crate::{audit, principal::Principal};
+use crate::{
+    audit,
+    policy::{ServerPolicy, ToolPolicy},
+    principal::Principal,
+    scope::ScopeSet,
+};
 
 /// The parts of a JSON-RPC message the scope pre-check reads.
 #[derive(Deserialize)]
@@ -99,6 +104,45 @@ pub(super) fn called<'a>(
         }
         _ => Ok(by_body),
     }
+}
+
+/// The distinct scope requirements of the calls a policy covers (its tools, prompts and
+/// resources), to tell cheaply whether a caller could be refused any of them.
+pub(super) struct Requirements(Box<[&'static ToolPolicy]>);
+
+impl Requirements {
+    pub(super) fn of(policy: &'static ServerPolicy) -> Self {
+        let mut distinct: Vec<&'static ToolPolicy> = Vec::new();
+        let covered = policy
+            .tools
+            .iter()
+            .chain(policy.prompts)
+            .chain(policy.resources.iter().map(|r| &r.access));
+        for p in covered {
+            let same = |q: &&ToolPolicy| {
+                q.satisfiers == p.satisfiers && q.any_satisfiers == p.any_satisfiers
+            };
+            if !distinct.iter().any(same) {
+                distinct.push(p);
+            }
+        }
+        Self(distinct.into_boxed_slice())
+    }
+
+    /// Whether `held` allows every covered call.
+    fn all_met(&self, held: &ScopeSet) -> bool {
+        self.0.iter().all(|p| p.permits(held))
+    }
+}
+
+/// Whether a `POST` must be pre-checked: when it names its call in `Mcp-Method`/`Mcp-Name`
+/// (which the body must agree with), or when the caller's scopes leave some covered call
+/// out. Otherwise no call it could make is refused for its scopes, and the body is left
+/// unread for rmcp, which parses it once (with its own size limit; it has no batches).
+pub(super) fn needed(state: &AuthState, principal: &Principal, headers: &HeaderMap) -> bool {
+    headers.contains_key("mcp-method")
+        || headers.contains_key("mcp-name")
+        || !state.requirements.all_met(principal.scopes())
 }
 
 /// Checks the called tool's scopes against `principal`'s; hands the request back (its body
@@ -217,5 +261,57 @@ mod tests {
         assert_eq!(called(&none, batch), Err(BodyProblem::Batch));
         let twice = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","name":"write"}}"#;
         assert_eq!(called(&none, twice), Err(BodyProblem::DuplicateKey));
+    }
+
+    fn policy(
+        name: &'static str,
+        satisfiers: &'static [&'static [&'static str]],
+        any_satisfiers: &'static [&'static str],
+    ) -> ToolPolicy {
+        ToolPolicy {
+            name,
+            scopes: &[],
+            satisfiers,
+            any_of: any_satisfiers,
+            any_satisfiers,
+            public: false,
+            rate: None,
+            max_input_bytes: None,
+        }
+    }
+
+    #[test]
+    fn requirements_are_met_only_when_every_covered_call_is_allowed() {
+        static TOOLS: std::sync::LazyLock<Vec<ToolPolicy>> = std::sync::LazyLock::new(|| {
+            vec![
+                policy("read", &[&["data:read", "data:write"]], &[]),
+                policy("read2", &[&["data:read", "data:write"]], &[]),
+                policy("write", &[&["data:write"]], &[]),
+                policy("open", &[], &[]),
+            ]
+        });
+        static PROMPTS: std::sync::LazyLock<Vec<ToolPolicy>> =
+            std::sync::LazyLock::new(|| vec![policy("report", &[], &["billing:read"])]);
+        static POLICY: std::sync::LazyLock<ServerPolicy> =
+            std::sync::LazyLock::new(|| ServerPolicy {
+                name: "s",
+                version: "1",
+                instructions: None,
+                catalogue: &[],
+                hierarchy: &[],
+                tools: TOOLS.as_slice(),
+                prompts: PROMPTS.as_slice(),
+                resources: &[],
+            });
+        let policy: &'static ServerPolicy = &POLICY;
+        let requirements = Requirements::of(policy);
+        // `read` and `read2` ask the same: one entry.
+        assert_eq!(requirements.0.len(), 4);
+        let held = |s| ScopeSet::parse(s).unwrap();
+        assert!(requirements.all_met(&held("data:write billing:read")));
+        // Each missing piece leaves a call that could be refused.
+        assert!(!requirements.all_met(&held("data:write")));
+        assert!(!requirements.all_met(&held("data:read billing:read")));
+        assert!(!requirements.all_met(&held("")));
     }
 }

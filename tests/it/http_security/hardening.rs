@@ -116,3 +116,45 @@ async fn mcp_name_disagreeing_with_the_body_is_refused_with_400() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
 }
+
+#[tokio::test]
+async fn a_caller_every_call_allows_is_not_pre_checked_but_still_refused_what_rmcp_refuses() {
+    let s = stack().await;
+    // admin:full grants every tool's scopes: no call could get 403, so the body goes to rmcp
+    // unread by the pre-check.
+    let token = s.minter.token("admin:full");
+    let auth = format!("Bearer {token}");
+    let r = post(
+        &s.mcp_url,
+        Some(&auth),
+        &tools_call("admin", json!({})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("admin ok"), "{}", r.body);
+    // A batch is still refused (by rmcp, which has none), and runs nothing.
+    let batch = json!([tools_call("admin", json!({}))]);
+    let r = post(&s.mcp_url, Some(&auth), &batch, &[]).await;
+    assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
+    assert!(!r.body.contains("admin ok"), "{}", r.body);
+    // `Mcp-Method`/`Mcp-Name` are still held to the body.
+    let r = post(
+        &s.mcp_url,
+        Some(&auth),
+        &tools_call("admin", json!({})),
+        &[("mcp-method", "tools/call"), ("mcp-name", "whoami")],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // A narrower token on the same server is pre-checked: 403 before dispatch.
+    let read = format!("Bearer {}", s.minter.token("data:read"));
+    let r = post(
+        &s.mcp_url,
+        Some(&read),
+        &tools_call("admin", json!({})),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+}
