@@ -153,6 +153,22 @@ fn main() {
     let bare = rt.block_on(bare_client());
     let secured = rt.block_on(secured_client());
 
+    // For a profiler: `PIPELINE_ONLY=bare|secured` runs that one alone for 10 s and nothing else.
+    if let Ok(only) = std::env::var("PIPELINE_ONLY") {
+        let client = if only == "bare" { &bare } else { &secured };
+        let calls = rt.block_on(async {
+            let start = Instant::now();
+            let mut calls = 0u64;
+            while start.elapsed() < Duration::from_secs(10) {
+                timed_block(client, 1_000).await;
+                calls += 1_000;
+            }
+            calls
+        });
+        println!("{only}: {calls} calls in 10 s");
+        return;
+    }
+
     let mut criterion = Criterion::default()
         .configure_from_args()
         .warm_up_time(Duration::from_secs(2))
