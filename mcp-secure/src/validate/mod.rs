@@ -196,9 +196,14 @@ pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
 /// Parses and validates a call's arguments into `P`. Absent arguments parse as `{}`.
 pub fn parse<P: DeserializeOwned + Validate>(arguments: Option<JsonObject>) -> Result<P, Denial> {
     let value = Value::Object(arguments.unwrap_or_default());
-    let params: P = serde_path_to_error::deserialize(value).map_err(|e| Denial::InvalidInput {
-        fields: vec![serde_field_error(&e)],
-    })?;
+    // Only a refusal pays for the field path: tracking it allocates for every key read, so
+    // the same parse runs again with tracking once the plain one has failed.
+    let params: P = match P::deserialize(&value) {
+        Ok(params) => params,
+        Err(_) => serde_path_to_error::deserialize(&value).map_err(|e| Denial::InvalidInput {
+            fields: vec![serde_field_error(&e)],
+        })?,
+    };
     params.validate().map_err(|e| Denial::InvalidInput {
         fields: field_errors(&e),
     })?;
