@@ -402,8 +402,8 @@ async fn rate_limit(
     let limiter = security.rate_limiter();
     let decision = match (policy.rate.as_ref(), security.global_rate()) {
         (None, None) => Ok(RateDecision::Allowed),
-        (Some(spec), None) => limiter.check(key(policy.name), spec).await,
-        (None, Some(global)) => limiter.check(key(RateKey::ALL_TOOLS), global).await,
+        (Some(spec), None) => check_one(limiter, key(policy.name), spec).await,
+        (None, Some(global)) => check_one(limiter, key(RateKey::ALL_TOOLS), global).await,
         (Some(spec), Some(global)) => {
             let checks = [
                 RateCheck {
@@ -415,13 +415,30 @@ async fn rate_limit(
                     spec: global,
                 },
             ];
-            limiter.check_all(&checks).await
+            match limiter.check_at_once(checks[0].key, spec) {
+                // A store that decides at once: the budgets in order, as `check_all` does.
+                Some(Ok(RateDecision::Allowed)) => check_one(limiter, checks[1].key, global).await,
+                Some(refused) => refused,
+                None => limiter.check_all(&checks).await,
+            }
         }
     };
     match decision {
         Ok(RateDecision::Allowed) => Ok(()),
         Ok(RateDecision::Limited { retry_after }) => Err(Denial::RateLimited { retry_after }),
         Err(_) => Err(Denial::RateLimiterUnavailable),
+    }
+}
+
+/// One budget: decided at once when the store can (no boxed future), else awaited.
+async fn check_one(
+    limiter: &dyn crate::rate::RateLimiter,
+    key: RateKey<'_>,
+    spec: &crate::policy::RateSpec,
+) -> Result<RateDecision, crate::rate::RateLimitError> {
+    match limiter.check_at_once(key, spec) {
+        Some(decision) => decision,
+        None => limiter.check(key, spec).await,
     }
 }
 
@@ -603,8 +620,11 @@ async fn run<S: SecureServer>(
         Ok(principal) => principal,
         Err((principal, denial)) => return refuse(call, principal.as_ref(), &denial, started),
     };
-    // Extractors (`Principal`) see the principal the pipeline checked.
-    ctx.request_context.extensions.insert(principal.clone());
+    // Extractors (`Principal`) see the principal the pipeline checked: the one already in the
+    // request's extensions (stdio), else the HTTP layer's, put there.
+    if ctx.request_context.extensions.get::<Principal>().is_none() {
+        ctx.request_context.extensions.insert(principal.clone());
+    }
 
     // 5. invoke (the adapter parses and validates `Parameters<T>`)
     let outcome = invoke_tool(server, ctx, policy, invoke).await;

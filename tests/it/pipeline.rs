@@ -313,6 +313,34 @@ async fn a_global_budget_caps_a_caller_across_tools() {
 }
 
 #[tokio::test]
+async fn a_call_the_tool_budget_refuses_does_not_use_up_the_global_budget() {
+    let s = Server {
+        security: Security::builder()
+            .global_rate(mcp_secure::RateSpec::per_minute(5))
+            .build(),
+    };
+    let alice = connect(s, Some(Principal::local("alice", ScopeSet::new()))).await;
+    // `scarce` admits 3 an hour: the fourth and fifth are refused by its own budget, before
+    // the global one is charged.
+    for _ in 0..3 {
+        ok_body(&call(&alice, "scarce", json!({})).await);
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            error_code(&call(&alice, "scarce", json!({})).await),
+            "RATE_LIMITED"
+        );
+    }
+    // So 2 of the global 5 are left.
+    ok_body(&call(&alice, "no_args", json!({})).await);
+    ok_body(&call(&alice, "no_args", json!({})).await);
+    assert_eq!(
+        error_code(&call(&alice, "no_args", json!({})).await),
+        "RATE_LIMITED"
+    );
+}
+
+#[tokio::test]
 async fn errors_of_a_tool_with_an_output_schema_are_text_that_every_client_can_read() {
     let (client_io, server_io) = tokio::io::duplex(1 << 20);
     let (sr, sw) = tokio::io::split(server_io);

@@ -382,6 +382,14 @@ impl RateLimiter for MemoryRateLimiter {
         let decision = self.check_now(key, spec);
         Box::pin(std::future::ready(Ok(decision)))
     }
+
+    fn check_at_once(
+        &self,
+        key: RateKey<'_>,
+        spec: &RateSpec,
+    ) -> Option<Result<RateDecision, RateLimitError>> {
+        Some(Ok(self.check_now(key, spec)))
+    }
 }
 
 #[cfg(test)]
@@ -413,6 +421,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_decision_at_once_counts_against_the_same_budget_as_check() {
+        let l = MemoryRateLimiter::with_max_keys(10);
+        let spec = RateSpec::new(3, 3600, 3);
+        let a: Arc<str> = "a".into();
+        let limiter: &dyn RateLimiter = &l;
+        assert!(matches!(
+            limiter.check_at_once(key(&a), &spec),
+            Some(Ok(RateDecision::Allowed))
+        ));
+        let checked = futures::executor::block_on(limiter.check(key(&a), &spec));
+        assert!(matches!(checked, Ok(RateDecision::Allowed)));
+        assert_eq!(l.check_now(key(&a), &spec), RateDecision::Allowed);
+        assert!(matches!(
+            limiter.check_at_once(key(&a), &spec),
+            Some(Ok(RateDecision::Limited { .. }))
+        ));
     }
 
     #[test]

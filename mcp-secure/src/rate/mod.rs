@@ -92,6 +92,20 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
         spec: &'a RateSpec,
     ) -> BoxFuture<'a, Result<RateDecision, RateLimitError>>;
 
+    /// Counts one call against `key` at once, when this store can decide without waiting (an
+    /// in-memory store), so the caller need not box a future; `None` (the default) leaves the
+    /// decision to [`check`](Self::check). A store that decides here decides every call here,
+    /// as `check` would; the pipeline then checks several budgets in order, as the default
+    /// [`check_all`](Self::check_all) does.
+    fn check_at_once(
+        &self,
+        key: RateKey<'_>,
+        spec: &RateSpec,
+    ) -> Option<Result<RateDecision, RateLimitError>> {
+        let _ = (key, spec);
+        None
+    }
+
     /// Counts one call against several budgets (a tool's and the caller's global one): the
     /// call is admitted only if every budget admits it.
     ///
