@@ -3,10 +3,11 @@
 
 use std::{
     fmt,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex},
 };
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use arc_swap::ArcSwap;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
@@ -22,7 +23,11 @@ struct Matcher {
 /// Masks registered secret values and well-known credential shapes in outgoing text.
 /// Cheap to share; registration may happen at any time.
 pub struct Redactor {
-    matcher: RwLock<Arc<Matcher>>,
+    /// Read for every output value, replaced on registration: a snapshot read writes no
+    /// memory the workers share (a lock or a reference count would, per string).
+    matcher: ArcSwap<Matcher>,
+    /// Serializes registrations (each rebuilds the matcher from the one before).
+    registering: Mutex<()>,
     key_masking: bool,
     /// Also register secrets with [`log_redactor`].
     propagate: bool,
@@ -116,7 +121,8 @@ impl Redactor {
     /// structured output.
     pub fn new(key_masking: bool) -> Self {
         Self {
-            matcher: RwLock::new(Arc::new(Matcher::default())),
+            matcher: ArcSwap::from_pointee(Matcher::default()),
+            registering: Mutex::new(()),
             key_masking,
             propagate: true,
         }
@@ -125,17 +131,15 @@ impl Redactor {
     /// The process-wide log redactor's own configuration.
     pub(super) fn for_logs() -> Self {
         Self {
-            matcher: RwLock::new(Arc::new(Matcher::default())),
+            matcher: ArcSwap::from_pointee(Matcher::default()),
+            registering: Mutex::new(()),
             key_masking: false,
             propagate: false,
         }
     }
 
     fn current(&self) -> Arc<Matcher> {
-        self.matcher
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.matcher.load_full()
     }
 
     /// Registers a secret value: from now on it is masked wherever it appears in output, also
@@ -148,14 +152,15 @@ impl Redactor {
         if self.propagate {
             let _ = log_redactor().register(secret);
         }
-        let mut guard = self
-            .matcher
-            .write()
+        let _registering = self
+            .registering
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if guard.secrets.iter().any(|s| s.expose_secret() == value) {
+        let before = self.matcher.load();
+        if before.secrets.iter().any(|s| s.expose_secret() == value) {
             return Ok(());
         }
-        let mut secrets: Vec<SecretString> = guard.secrets.clone();
+        let mut secrets: Vec<SecretString> = before.secrets.clone();
         secrets.push(secret.clone());
         let mut forms: Vec<String> = Vec::new();
         for s in &secrets {
@@ -171,7 +176,7 @@ impl Redactor {
         for f in &mut forms {
             zeroize_string(f);
         }
-        *guard = Arc::new(Matcher { automaton, secrets });
+        self.matcher.store(Arc::new(Matcher { automaton, secrets }));
         Ok(())
     }
 
@@ -187,51 +192,33 @@ impl Redactor {
 
     /// Masks secrets in one string; `None` when nothing needed masking.
     pub fn redact_str(&self, text: &str) -> Option<(String, usize)> {
-        let matcher = self.current();
-        let mut count = 0;
-        let mut out: Option<String> = None;
-        if let Some(ac) = &matcher.automaton
-            && ac.is_match(text)
-        {
-            let mut replaced = String::with_capacity(text.len());
-            ac.replace_all_with(text, &mut replaced, |_, _, dst| {
-                dst.push_str(MASK);
-                count += 1;
-                true
-            });
-            out = Some(replaced);
-        }
-        let mut current = match out {
-            Some(replaced) => replaced,
-            // Nothing registered matched and no credential shape is there: no copy to make.
-            None if patterns::clean(text) => return None,
-            None => text.to_owned(),
-        };
-        count += patterns::mask(&mut current);
-        (count > 0).then_some((current, count))
-    }
-
-    fn redact_string_in_place(&self, s: &mut String) -> usize {
-        match self.redact_str(s) {
-            Some((new, n)) => {
-                *s = new;
-                n
-            }
-            None => 0,
-        }
+        redact_str(&self.matcher.load(), text)
     }
 
     /// Masks secrets in a JSON value in place; returns how many were masked.
     pub fn redact_value(&self, value: &mut Value) -> usize {
+        self.redact_value_with(&self.matcher.load(), value)
+    }
+
+    fn redact_value_with(&self, matcher: &Matcher, value: &mut Value) -> usize {
         match value {
-            Value::String(s) => self.redact_string_in_place(s),
-            Value::Array(items) => items.iter_mut().map(|v| self.redact_value(v)).sum(),
+            Value::String(s) => match redact_str(matcher, s) {
+                Some((new, n)) => {
+                    *s = new;
+                    n
+                }
+                None => 0,
+            },
+            Value::Array(items) => items
+                .iter_mut()
+                .map(|v| self.redact_value_with(matcher, v))
+                .sum(),
             Value::Object(map) => {
                 let mut n = 0;
                 // Keys carry data too (a map keyed by token or URL): mask them as well.
                 let renamed: Vec<(String, String, usize)> = map
                     .keys()
-                    .filter_map(|k| self.redact_str(k).map(|(new, m)| (k.clone(), new, m)))
+                    .filter_map(|k| redact_str(matcher, k).map(|(new, m)| (k.clone(), new, m)))
                     .collect();
                 for (old, new, m) in renamed {
                     if let Some(v) = map.remove(&old) {
@@ -247,7 +234,7 @@ impl Redactor {
                         *v = Value::String(MASK.to_owned());
                         n += 1;
                     } else {
-                        n += self.redact_value(v);
+                        n += self.redact_value_with(matcher, v);
                     }
                 }
                 n
@@ -255,7 +242,6 @@ impl Redactor {
             _ => 0,
         }
     }
-
     /// Masks secrets in a tool result: every string it carries (text, embedded resources,
     /// resource links, annotations, `_meta`, structured content, object keys); returns how
     /// many were masked.
@@ -299,6 +285,32 @@ impl Redactor {
         }
         n
     }
+}
+
+/// Masks the secrets `matcher` knows, and the credential shapes, in one string; `None` when
+/// nothing needed masking.
+fn redact_str(matcher: &Matcher, text: &str) -> Option<(String, usize)> {
+    let mut count = 0;
+    let mut out: Option<String> = None;
+    if let Some(ac) = &matcher.automaton
+        && ac.is_match(text)
+    {
+        let mut replaced = String::with_capacity(text.len());
+        ac.replace_all_with(text, &mut replaced, |_, _, dst| {
+            dst.push_str(MASK);
+            count += 1;
+            true
+        });
+        out = Some(replaced);
+    }
+    let mut current = match out {
+        Some(replaced) => replaced,
+        // Nothing registered matched and no credential shape is there: no copy to make.
+        None if patterns::clean(text) => return None,
+        None => text.to_owned(),
+    };
+    count += patterns::mask(&mut current);
+    (count > 0).then_some((current, count))
 }
 
 pub(super) fn percent_encode(s: &str) -> String {
