@@ -20,6 +20,7 @@ mod log;
 pub mod patterns;
 mod probe;
 mod redactor;
+mod scan;
 
 use std::borrow::Cow;
 

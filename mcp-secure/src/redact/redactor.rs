@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-use super::{ExposeSecret, MASK, MIN_SECRET_LEN, SecretString, log_redactor, patterns};
+use super::{ExposeSecret, MASK, MIN_SECRET_LEN, SecretString, log_redactor, patterns, scan};
 
 #[derive(Default)]
 struct Matcher {
@@ -274,6 +274,14 @@ impl Redactor {
         &self,
         part: &mut T,
     ) -> usize {
+        // Most parts have nothing to mask: a walk over their strings says so without building
+        // the JSON form (which errs towards building it: see `scan`).
+        let matcher = self.matcher.load();
+        let clean = |s: &str| redact_str(&matcher, s).is_none();
+        let clean_key = |k: &str| clean(k) && !(self.key_masking && patterns::is_sensitive_key(k));
+        if scan::is_clean(&*part, &clean, &clean_key) {
+            return 0;
+        }
         let Ok(mut value) = serde_json::to_value(&*part) else {
             return 0;
         };
