@@ -448,8 +448,9 @@ where
     }
 
     /// rmcp's Streamable HTTP service for this server at the endpoint path, in the
-    /// configured session mode, without any layer: put [`bearer_layer`](Self::bearer_layer)
-    /// on it (as [`router`](Self::router) does), or nothing reaches the tools authenticated.
+    /// configured session mode, behind the guard and the bearer layer. The layers wrap the
+    /// service itself, not a route: each layer on a route would box and clone the route
+    /// beneath it once more per request.
     fn mcp_service_router(&self, shutdown: CancellationToken) -> Router {
         let config = &self.config;
         let rmcp_config = StreamableHttpServerConfig::default()
@@ -462,21 +463,28 @@ where
             .with_allowed_hosts(config.allowed_host_list());
         let server = self.server.clone();
         let factory = move || Ok(server.clone());
+        let layers = (self.guard_layer(), self.bearer_layer());
         match config.sessions {
             Sessions::Stateful => Router::new().route_service(
                 config.endpoint_path(),
-                StreamableHttpService::new(
-                    factory,
-                    Arc::new(LocalSessionManager::default()),
-                    rmcp_config,
+                tower::Layer::layer(
+                    &layers,
+                    StreamableHttpService::new(
+                        factory,
+                        Arc::new(LocalSessionManager::default()),
+                        rmcp_config,
+                    ),
                 ),
             ),
             Sessions::Stateless => Router::new().route_service(
                 config.endpoint_path(),
-                StreamableHttpService::new(
-                    factory,
-                    Arc::new(NeverSessionManager::default()),
-                    rmcp_config,
+                tower::Layer::layer(
+                    &layers,
+                    StreamableHttpService::new(
+                        factory,
+                        Arc::new(NeverSessionManager::default()),
+                        rmcp_config,
+                    ),
                 ),
             ),
         }
@@ -489,8 +497,8 @@ where
     pub fn router(&self, shutdown: CancellationToken) -> Result<Router, ServeError> {
         S::secure_tool_router().map_err(ServeError::Router)?;
         crate::redact::ensure_compiled()?;
-        let mcp = self.mcp_service_router(shutdown).layer(self.bearer_layer());
-        Ok(mcp.merge(self.metadata_router()).layer(self.guard_layer()))
+        let metadata = self.metadata_router().layer(self.guard_layer());
+        Ok(self.mcp_service_router(shutdown).merge(metadata))
     }
 
     /// Serves on `listener` until the returned handle is shut down.
