@@ -341,10 +341,21 @@ pub(super) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthFail
 
 /// The credential of `Authorization: Bearer <token>` (or `DPoP <token>` when `dpop`), or why
 /// there is none.
+#[cfg(test)]
 pub(super) fn credentials(
     headers: &HeaderMap,
     dpop: bool,
 ) -> Result<Option<(Scheme, &str)>, AuthFailure> {
+    match presented(headers, dpop)? {
+        Some((_, token)) if !well_formed(token) => Err(AuthFailure::Malformed),
+        credential => Ok(credential),
+    }
+}
+
+/// The scheme and token of the one `Authorization` header, with the token's characters not
+/// yet checked ([`well_formed`]): a token the validator has verified before was, so only a
+/// token it does not know is scanned.
+fn presented(headers: &HeaderMap, dpop: bool) -> Result<Option<(Scheme, &str)>, AuthFailure> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => return Ok(None),
@@ -365,10 +376,14 @@ pub(super) fn credentials(
         // Another scheme (Basic, …): treat as no bearer token.
         return Ok(None);
     };
-    // RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    Ok(Some((scheme, token)))
+}
+
+/// RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+fn well_formed(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    // Branch-free over the bytes (a vector loop): every request's token is scanned.
-    let well_formed = !body.is_empty()
+    // Branch-free over the bytes (a vector loop).
+    !body.is_empty()
         && body.bytes().fold(true, |ok, b| {
             ok & (b.is_ascii_alphanumeric()
                 | (b == b'-')
@@ -377,12 +392,7 @@ pub(super) fn credentials(
                 | (b == b'~')
                 | (b == b'+')
                 | (b == b'/'))
-        });
-    if well_formed {
-        Ok(Some((scheme, token)))
-    } else {
-        Err(AuthFailure::Malformed)
-    }
+        })
 }
 
 /// What [`answered`] needs of an admitted request: the session it named, and who sent it
@@ -404,7 +414,7 @@ pub(super) async fn admit(
     // request a cached token carries: the lookup reads the throttle's shared maps, whose cache
     // lines would otherwise move between the workers on every request.
     let blocked = || ip.and_then(|ip| state.throttle.blocked_for(ip).map(|wait| (ip, wait)));
-    let (scheme, token) = match credentials(request.headers(), state.dpop.is_some()) {
+    let (scheme, token) = match presented(request.headers(), state.dpop.is_some()) {
         Ok(Some(credential)) => credential,
         Ok(None) => return Err(state.unauthorized(None)),
         Err(failure) => {
@@ -423,6 +433,9 @@ pub(super) async fn admit(
         None => {
             if let Some((ip, wait)) = blocked() {
                 return Err(state.throttled(ip, wait));
+            }
+            if !well_formed(token) {
+                return Err(state.refused(AuthFailure::Malformed, ip));
             }
             match state.validator.validate(token).await {
                 Ok(p) => p,

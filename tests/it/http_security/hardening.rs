@@ -158,3 +158,24 @@ async fn a_caller_every_call_allows_is_not_pre_checked_but_still_refused_what_rm
     .await;
     assert_eq!(r.status, 403, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_token_with_characters_outside_b64token_is_refused_as_malformed() {
+    let s = stack().await;
+    let call = tools_call("whoami", json!({}));
+    // Checked only for tokens the cache does not know: still refused before validation.
+    for bad in ["Bearer ab$cd", "Bearer eyJ.eyJ.s%g", "Bearer ==", "Bearer "] {
+        let r = post(&s.mcp_url, Some(bad), &call, &[]).await;
+        assert_eq!(r.status, 401, "{bad:?}: {}", r.body);
+        assert_eq!(r.json()["error"], "invalid_token", "{bad:?}");
+        assert_eq!(
+            r.json()["error_description"],
+            AuthFailure::Malformed.description(),
+            "{bad:?}"
+        );
+    }
+    // A well-formed token verified before is still served from the cache.
+    let token = s.minter.token("data:read");
+    assert_eq!(post_bearer(&s.mcp_url, &token, &call).await.status, 200);
+    assert_eq!(post_bearer(&s.mcp_url, &token, &call).await.status, 200);
+}
