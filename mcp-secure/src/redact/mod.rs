@@ -300,4 +300,75 @@ mod tests {
         r.register(&secret("CANARY-VALUE")).unwrap();
         assert!(!format!("{r:?}").contains("CANARY"));
     }
+
+    /// The walk that lets a clean result skip its JSON form agrees with the JSON form: over
+    /// results made of fragments of every shape (credential pairs, bearer words, JWT starts,
+    /// a registered secret, credential-like keys in `_meta`, plain words), redacting the
+    /// result masks as many strings as redacting its JSON form, and leaves the same JSON.
+    #[test]
+    fn a_result_is_masked_as_its_json_form_would_be() {
+        const FRAGMENTS: &[&str] = &[
+            "plain",
+            " ",
+            "word",
+            ":",
+            "=",
+            "password=hunter22",
+            "Bearer abc.def",
+            "bEaReR",
+            "eyJhbGciOiJSUzI1NiJ9",
+            "eyJ",
+            "sk-live-FUZZSECRET",
+            "SK-LIVE-fuzzsecret",
+            "postgres://u:p4ssw0rd@h/db",
+            "api_key",
+            "token",
+            "\u{0}",
+            "é",
+            "{}",
+            "\"",
+        ];
+        let r = Redactor::default();
+        r.register(&secret("sk-live-FUZZSECRET")).unwrap();
+        // xorshift64: the same inputs every run.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % n as u64).unwrap()
+        };
+        let mut text = || {
+            let parts = next(5);
+            (0..parts)
+                .map(|_| FRAGMENTS[next(FRAGMENTS.len())])
+                .collect::<String>()
+        };
+        let (mut masked, mut clean) = (0, 0);
+        for round in 0..2000 {
+            let mut block = rmcp::model::TextContent::new(text());
+            let meta_key = text();
+            let meta_value = text();
+            if round % 2 == 0 {
+                let mut meta = serde_json::Map::new();
+                meta.insert(meta_key, json!(meta_value));
+                block.meta = Some(rmcp::model::MetaObject(meta));
+            }
+            let mut result = CallToolResult::success(vec![
+                ContentBlock::Text(block),
+                ContentBlock::text(text()),
+            ]);
+            let mut expected = serde_json::to_value(&result.content).unwrap();
+            let expected_count = r.redact_value(&mut expected);
+            let count = r.redact_result(&mut result);
+            assert_eq!(count, expected_count, "{expected}");
+            assert_eq!(serde_json::to_value(&result.content).unwrap(), expected);
+            if count > 0 { masked += 1 } else { clean += 1 }
+        }
+        // Both paths ran often.
+        assert!(
+            masked > 200 && clean > 200,
+            "{masked} masked, {clean} clean"
+        );
+    }
 }
