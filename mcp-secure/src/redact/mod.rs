@@ -301,6 +301,47 @@ mod tests {
         assert!(!format!("{r:?}").contains("CANARY"));
     }
 
+    /// What redacting `content` through its JSON form gives: each block's masked JSON, or, when
+    /// that no longer reads as a block, a text block holding it; and how many were masked.
+    fn masked_as_json(r: &Redactor, content: &[ContentBlock]) -> (serde_json::Value, usize) {
+        let mut count = 0;
+        let blocks = content
+            .iter()
+            .map(|block| {
+                let mut value = serde_json::to_value(block).unwrap();
+                count += r.redact_value(&mut value);
+                match serde_json::from_value::<ContentBlock>(value.clone()) {
+                    Ok(_) => value,
+                    Err(_) => serde_json::to_value(ContentBlock::text(value.to_string())).unwrap(),
+                }
+            })
+            .collect();
+        (serde_json::Value::Array(blocks), count)
+    }
+
+    #[test]
+    fn a_block_whose_masked_form_loses_its_shape_goes_out_as_masked_text() {
+        // A secret that is also a field name: masked, the block no longer reads as a block.
+        let r = Redactor::default();
+        r.register(&secret("type")).unwrap();
+        let mut result = CallToolResult::success(vec![
+            ContentBlock::text("my type here"),
+            ContentBlock::text("nothing"),
+        ]);
+        // The field name in each block, and the secret in the first block's text.
+        assert_eq!(r.redact_result(&mut result), 3);
+        let ContentBlock::Text(first) = &result.content[0] else {
+            panic!("{:?}", result.content)
+        };
+        assert!(!first.text.contains("my type here"), "{}", first.text);
+        assert!(first.text.contains("my *** here"), "{}", first.text);
+        assert!(
+            matches!(&result.content[1], ContentBlock::Text(t) if t.text.contains("\"nothing\"")),
+            "{:?}",
+            result.content
+        );
+    }
+
     /// The walk that lets a clean result skip its JSON form agrees with the JSON form: over
     /// results made of fragments of every shape (credential pairs, bearer words, JWT starts,
     /// a registered secret, credential-like keys in `_meta`, plain words), redacting the
@@ -358,8 +399,7 @@ mod tests {
                 ContentBlock::Text(block),
                 ContentBlock::text(text()),
             ]);
-            let mut expected = serde_json::to_value(&result.content).unwrap();
-            let expected_count = r.redact_value(&mut expected);
+            let (expected, expected_count) = masked_as_json(&r, &result.content);
             let count = r.redact_result(&mut result);
             assert_eq!(count, expected_count, "{expected}");
             assert_eq!(serde_json::to_value(&result.content).unwrap(), expected);

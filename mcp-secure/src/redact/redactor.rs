@@ -263,35 +263,54 @@ impl Redactor {
             text.text = structured.to_string();
         }
         // Everything else, whatever kind of block or field it sits in.
-        n += self.redact_serialized(&mut result.content);
-        n += self.redact_serialized(&mut result.meta);
+        for block in &mut result.content {
+            let (m, unreadable) = self.redact_serialized(block);
+            n += m;
+            if let Some(masked) = unreadable {
+                // Masking broke the block's shape (a secret that is also one of its field
+                // names or tags): the masked form goes out as text, never the block unmasked.
+                *block = ContentBlock::text(masked.to_string());
+            }
+        }
+        let (m, unreadable) = self.redact_serialized(&mut result.meta);
+        n += m;
+        if unreadable.is_some() {
+            result.meta = None;
+        }
         n
     }
 
     /// Masks every string of a serializable part of a result (through its JSON form, so no
-    /// field a later rmcp adds is missed); the part is left as it was if it cannot round-trip.
+    /// field a later rmcp adds is missed); returns how many were masked, and the masked JSON
+    /// form when it no longer reads as the part (the part is then left as it was: the caller
+    /// must not send it).
     fn redact_serialized<T: serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         part: &mut T,
-    ) -> usize {
+    ) -> (usize, Option<Value>) {
         // Most parts have nothing to mask: a walk over their strings says so without building
         // the JSON form (which errs towards building it: see `scan`).
         let matcher = self.matcher.load();
         let clean = |s: &str| redact_str(&matcher, s).is_none();
         let clean_key = |k: &str| clean(k) && !(self.key_masking && patterns::is_sensitive_key(k));
         if scan::is_clean(&*part, &clean, &clean_key) {
-            return 0;
+            return (0, None);
         }
+        // A part without a JSON form cannot be sent either.
         let Ok(mut value) = serde_json::to_value(&*part) else {
-            return 0;
+            return (0, None);
         };
-        let n = self.redact_value(&mut value);
-        if n > 0
-            && let Ok(redacted) = serde_json::from_value(value)
-        {
-            *part = redacted;
+        let n = self.redact_value_with(&matcher, &mut value);
+        if n == 0 {
+            return (0, None);
         }
-        n
+        match T::deserialize(&value) {
+            Ok(redacted) => {
+                *part = redacted;
+                (n, None)
+            }
+            Err(_) => (n, Some(value)),
+        }
     }
 }
 
