@@ -128,6 +128,16 @@ impl Redactor {
         }
     }
 
+    /// A redactor whose registrations stay its own (not copied to the process-wide
+    /// [`log_redactor`]): for tests and fuzzing, which register many throwaway secrets.
+    #[doc(hidden)]
+    pub fn isolated(key_masking: bool) -> Self {
+        Self {
+            propagate: false,
+            ..Self::new(key_masking)
+        }
+    }
+
     /// The process-wide log redactor's own configuration.
     pub(super) fn for_logs() -> Self {
         Self {
