@@ -241,37 +241,27 @@ impl<C: Fn(&str) -> bool, K: Fn(&str) -> bool> ser::SerializeMap for Scan<'_, C,
     }
 }
 
-impl<C: Fn(&str) -> bool, K: Fn(&str) -> bool> ser::SerializeStruct for Scan<'_, C, K> {
-    type Ok = ();
-    type Error = Dirty;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Dirty> {
-        self.key(key)?;
-        self.nested(value)
-    }
-    fn end(self) -> Result<(), Dirty> {
-        Ok(())
-    }
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl<C: Fn(&str) -> bool, K: Fn(&str) -> bool> ser::$trait for Scan<'_, C, K> {
+            type Ok = ();
+            type Error = Dirty;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Dirty> {
+                self.key(key)?;
+                self.nested(value)
+            }
+            fn end(self) -> Result<(), Dirty> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl<C: Fn(&str) -> bool, K: Fn(&str) -> bool> ser::SerializeStructVariant for Scan<'_, C, K> {
-    type Ok = ();
-    type Error = Dirty;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Dirty> {
-        self.key(key)?;
-        self.nested(value)
-    }
-    fn end(self) -> Result<(), Dirty> {
-        Ok(())
-    }
-}
+fields!(SerializeStruct, SerializeStructVariant);
 
 /// A map key: checked as the text `serde_json` makes of it; anything that is not a string,
 /// a number, a boolean or a character (which `serde_json` would refuse as a key) stops the
