@@ -33,7 +33,7 @@ use rmcp::{
     ServerHandler,
     transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService,
-        session::{local::LocalSessionManager, never::NeverSessionManager},
+        session::{SessionManager, local::LocalSessionManager, never::NeverSessionManager},
     },
 };
 use tokio::net::TcpListener;
@@ -461,33 +461,26 @@ where
             // Origins are checked by the guard layer (rmcp's own check stays off: an empty
             // list), hosts by both.
             .with_allowed_hosts(config.allowed_host_list());
-        let server = self.server.clone();
-        let factory = move || Ok(server.clone());
-        let layers = (self.guard_layer(), self.bearer_layer());
         match config.sessions {
-            Sessions::Stateful => Router::new().route_service(
-                config.endpoint_path(),
-                tower::Layer::layer(
-                    &layers,
-                    StreamableHttpService::new(
-                        factory,
-                        Arc::new(LocalSessionManager::default()),
-                        rmcp_config,
-                    ),
-                ),
-            ),
-            Sessions::Stateless => Router::new().route_service(
-                config.endpoint_path(),
-                tower::Layer::layer(
-                    &layers,
-                    StreamableHttpService::new(
-                        factory,
-                        Arc::new(NeverSessionManager::default()),
-                        rmcp_config,
-                    ),
-                ),
-            ),
+            Sessions::Stateful => self.endpoint(LocalSessionManager::default(), rmcp_config),
+            Sessions::Stateless => self.endpoint(NeverSessionManager::default(), rmcp_config),
         }
+    }
+
+    /// The endpoint route: rmcp's service with `sessions`, the guard and bearer layers on it.
+    fn endpoint<M: SessionManager>(
+        &self,
+        sessions: M,
+        rmcp_config: StreamableHttpServerConfig,
+    ) -> Router {
+        let server = self.server.clone();
+        let service =
+            StreamableHttpService::new(move || Ok(server.clone()), Arc::new(sessions), rmcp_config);
+        let layers = (self.guard_layer(), self.bearer_layer());
+        Router::new().route_service(
+            self.config.endpoint_path(),
+            tower::Layer::layer(&layers, service),
+        )
     }
 
     /// The axum router: the MCP endpoint behind the bearer layer, the metadata documents, and
