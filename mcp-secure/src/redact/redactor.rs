@@ -140,12 +140,7 @@ impl Redactor {
 
     /// The process-wide log redactor's own configuration.
     pub(super) fn for_logs() -> Self {
-        Self {
-            matcher: ArcSwap::from_pointee(Matcher::default()),
-            registering: Mutex::new(()),
-            key_masking: false,
-            propagate: false,
-        }
+        Self::isolated(false)
     }
 
     fn current(&self) -> Arc<Matcher> {
