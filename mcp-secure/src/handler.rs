@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use futures::FutureExt;
 use rmcp::{
     ErrorData, RoleServer,
     handler::server::{prompt::PromptContext, tool::ToolCallContext},
@@ -23,7 +22,7 @@ use crate::{
     audit::{self, Event},
     error::Denial,
     output::Outcome,
-    pipeline::{admit_request, authenticated_principal},
+    pipeline::{Ran, admit_request, authenticated_principal},
     security::ToolVisibility,
 };
 
@@ -173,7 +172,13 @@ pub async fn get_prompt<S: SecureServer>(
     let mut context = context;
     context.extensions.insert(principal.clone());
     let cx = PromptContext::new(server, request.name.clone(), arguments, context);
-    let outcome = bounded(security, route.policy.name, (route.invoke)(server, cx)).await;
+    let outcome = bounded(
+        security,
+        route.policy.name,
+        started,
+        (route.invoke)(server, cx),
+    )
+    .await;
     let result = finish(
         Event::PromptGet,
         route.policy.name,
@@ -257,7 +262,7 @@ pub async fn read_resource<S: SecureServer>(
         variables,
         request_context: context,
     };
-    let outcome = bounded(security, access.name, (route.invoke)(server, cx)).await;
+    let outcome = bounded(security, access.name, started, (route.invoke)(server, cx)).await;
     let contents = finish(
         Event::ResourceRead,
         access.name,
@@ -344,21 +349,22 @@ pub async fn complete<S: SecureServer>(
     }
 }
 
-/// Runs an adapter within the server's time limit, a panic answered as `INTERNAL`.
+/// Runs an adapter within the server's time limit (counted from `started`), a panic
+/// answered as `INTERNAL`.
 async fn bounded<T>(
     security: &crate::Security,
     name: &str,
+    started: Instant,
     invoke: futures::future::BoxFuture<'_, Result<T, Outcome>>,
 ) -> Result<T, Outcome> {
     let limit = security.tool_timeout();
-    let run = std::panic::AssertUnwindSafe(invoke).catch_unwind();
-    match tokio::time::timeout(limit, run).await {
-        Err(_) => Err(Outcome::Rejected(Denial::TimedOut { after: limit })),
-        Ok(Err(_)) => {
+    match crate::pipeline::guarded(invoke, started, limit).await {
+        Ran::TimedOut => Err(Outcome::Rejected(Denial::TimedOut { after: limit })),
+        Ran::Panicked => {
             audit::tool_panicked(name);
             Err(Outcome::Failed(crate::ToolError::internal("it panicked")))
         }
-        Ok(Ok(result)) => result,
+        Ran::Finished(result) => result,
     }
 }
 

@@ -6,7 +6,7 @@
 //! generates is a small adapter that extracts the method's arguments (the validated
 //! `Parameters<T>`, the `Principal`, any rmcp extractor) and calls it.
 
-use std::{borrow::Cow, sync::Arc, time::Instant};
+use std::{borrow::Cow, sync::Arc, task::Poll, time::Instant};
 
 use futures::{FutureExt, future::BoxFuture};
 use rmcp::{
@@ -244,21 +244,16 @@ async fn run_unsecured<S: SecureServer>(
         return refused(Some(&principal), Denial::InputTooLarge { limit });
     }
     ctx.request_context.extensions.insert(principal.clone());
-    let run = std::panic::AssertUnwindSafe(inner(ctx)).catch_unwind();
-    let answer = match tokio::time::timeout(security.tool_timeout(), run).await {
-        Err(_) => {
-            return refused(
-                Some(&principal),
-                Denial::TimedOut {
-                    after: security.tool_timeout(),
-                },
-            );
+    let limit = security.tool_timeout();
+    let answer = match guarded(inner(ctx), started, limit).await {
+        Ran::Finished(answer) => answer,
+        Ran::TimedOut => {
+            return refused(Some(&principal), Denial::TimedOut { after: limit });
         }
-        Ok(Err(_)) => {
+        Ran::Panicked => {
             audit::tool_panicked(&name);
             return refused(Some(&principal), Denial::Internal);
         }
-        Ok(Ok(answer)) => answer,
     };
     let redactor = security.redactor();
     let mut redactions = 0;
@@ -386,7 +381,41 @@ fn authorize(policy: &ToolPolicy, principal: &Principal) -> Result<(), Denial> {
     }
 }
 
-/// Stage 3, rate limit: the tool's budget, then the caller's across tools.
+/// Stage 3, rate limit, decided at once when the store can (the in-process limiter): the
+/// tool's budget, then the caller's across tools. `None` when the store decides by awaiting
+/// (nothing has been charged then): [`rate_limit`] decides.
+fn rate_limit_now(
+    server: &'static str,
+    policy: &'static ToolPolicy,
+    security: &Security,
+    principal: &Principal,
+) -> Option<Result<(), Denial>> {
+    let caller = principal.rate_key();
+    let key = |tool| RateKey {
+        server,
+        tool,
+        caller,
+    };
+    let limiter = security.rate_limiter();
+    let decision = match (policy.rate.as_ref(), security.global_rate()) {
+        (None, None) => Ok(RateDecision::Allowed),
+        (Some(spec), None) => limiter.check_at_once(key(policy.name), spec)?,
+        (None, Some(global)) => limiter.check_at_once(key(RateKey::ALL_TOOLS), global)?,
+        (Some(spec), Some(global)) => match limiter.check_at_once(key(policy.name), spec)? {
+            // In order, as `check_all` does. A store that decided the first budget at once
+            // decides every one at once (the trait's contract); one that does not is refused.
+            Ok(RateDecision::Allowed) => limiter
+                .check_at_once(key(RateKey::ALL_TOOLS), global)
+                .unwrap_or(Err(crate::rate::RateLimitError {
+                    kind: "store decided one budget at once and not the next",
+                })),
+            refused => refused,
+        },
+    };
+    Some(rate_denial(decision))
+}
+
+/// Stage 3 for a store that decides by awaiting (Redis): every budget at once.
 async fn rate_limit(
     server: &'static str,
     policy: &'static ToolPolicy,
@@ -402,8 +431,8 @@ async fn rate_limit(
     let limiter = security.rate_limiter();
     let decision = match (policy.rate.as_ref(), security.global_rate()) {
         (None, None) => Ok(RateDecision::Allowed),
-        (Some(spec), None) => check_one(limiter, key(policy.name), spec).await,
-        (None, Some(global)) => check_one(limiter, key(RateKey::ALL_TOOLS), global).await,
+        (Some(spec), None) => limiter.check(key(policy.name), spec).await,
+        (None, Some(global)) => limiter.check(key(RateKey::ALL_TOOLS), global).await,
         (Some(spec), Some(global)) => {
             let checks = [
                 RateCheck {
@@ -415,30 +444,17 @@ async fn rate_limit(
                     spec: global,
                 },
             ];
-            match limiter.check_at_once(checks[0].key, spec) {
-                // A store that decides at once: the budgets in order, as `check_all` does.
-                Some(Ok(RateDecision::Allowed)) => check_one(limiter, checks[1].key, global).await,
-                Some(refused) => refused,
-                None => limiter.check_all(&checks).await,
-            }
+            limiter.check_all(&checks).await
         }
     };
+    rate_denial(decision)
+}
+
+fn rate_denial(decision: Result<RateDecision, crate::rate::RateLimitError>) -> Result<(), Denial> {
     match decision {
         Ok(RateDecision::Allowed) => Ok(()),
         Ok(RateDecision::Limited { retry_after }) => Err(Denial::RateLimited { retry_after }),
         Err(_) => Err(Denial::RateLimiterUnavailable),
-    }
-}
-
-/// One budget: decided at once when the store can (no boxed future), else awaited.
-async fn check_one(
-    limiter: &dyn crate::rate::RateLimiter,
-    key: RateKey<'_>,
-    spec: &crate::policy::RateSpec,
-) -> Result<RateDecision, crate::rate::RateLimitError> {
-    match limiter.check_at_once(key, spec) {
-        Some(decision) => decision,
-        None => limiter.check(key, spec).await,
     }
 }
 
@@ -485,15 +501,55 @@ pub(crate) async fn admit_request<S: SecureServer>(
     arguments: Option<&JsonObject>,
 ) -> Result<Principal, Refusal> {
     let principal = authenticate(context)?;
-    let checks = async {
-        authorize(policy, &principal)?;
-        rate_limit(S::server_policy().name, policy, security, &principal).await?;
-        check_size(policy, security, arguments)
+    let server = S::server_policy().name;
+    // Decided without awaiting where the store allows: the awaiting path is boxed so that
+    // its state does not enlarge every call's future.
+    if let Err(denial) = authorize(policy, &principal) {
+        return Err((Some(principal), denial));
+    }
+    let rate = match rate_limit_now(server, policy, security, &principal) {
+        Some(rate) => rate,
+        None => Box::pin(rate_limit(server, policy, security, &principal)).await,
     };
-    match checks.await {
+    match rate.and_then(|()| check_size(policy, security, arguments)) {
         Ok(()) => Ok(principal),
         Err(denial) => Err((Some(principal), denial)),
     }
+}
+
+/// How a tool's future ended under the pipeline's guard.
+pub(crate) enum Ran<T> {
+    /// It answered.
+    Finished(T),
+    /// It panicked (the panic caught, the connection kept).
+    Panicked,
+    /// It ran past the time limit (its future dropped).
+    TimedOut,
+}
+
+/// Runs `future` with a panic caught and within `limit`, counted from `started` (when the
+/// request entered the pipeline). A future that finishes on its first poll (most tools do)
+/// never arms a timer; a limit too far off to represent is no limit.
+pub(crate) async fn guarded<F: std::future::Future>(
+    future: F,
+    started: Instant,
+    limit: std::time::Duration,
+) -> Ran<F::Output> {
+    let mut run = std::pin::pin!(std::panic::AssertUnwindSafe(future).catch_unwind());
+    let finished = match futures::poll!(run.as_mut()) {
+        Poll::Ready(finished) => finished,
+        Poll::Pending => match started.checked_add(limit) {
+            Some(deadline) => {
+                let deadline = tokio::time::Instant::from_std(deadline);
+                match tokio::time::timeout_at(deadline, run).await {
+                    Ok(finished) => finished,
+                    Err(_) => return Ran::TimedOut,
+                }
+            }
+            None => run.await,
+        },
+    };
+    finished.map_or(Ran::Panicked, Ran::Finished)
 }
 
 /// Stage 5, invoke: the adapter, with a panicking tool answering `INTERNAL` instead of
@@ -505,20 +561,17 @@ async fn invoke_tool<'a, S: SecureServer>(
     ctx: ToolCallContext<'a, S>,
     policy: &'static ToolPolicy,
     invoke: Invoke<S>,
+    started: Instant,
 ) -> Outcome {
     let limit = server.security_runtime().tool_timeout();
-    let run = std::panic::AssertUnwindSafe(invoke(server, ctx)).catch_unwind();
-    let Ok(finished) = tokio::time::timeout(limit, run).await else {
-        return Outcome::Rejected(Denial::TimedOut { after: limit });
-    };
-    finished
-        .unwrap_or_else(|_| {
+    match guarded(invoke(server, ctx), started, limit).await {
+        Ran::Finished(Ok(outcome) | Err(outcome)) => outcome,
+        Ran::Panicked => {
             audit::tool_panicked(policy.name);
-            Ok(Outcome::Failed(crate::error::ToolError::internal(
-                "the tool panicked",
-            )))
-        })
-        .unwrap_or_else(|rejected| rejected)
+            Outcome::Failed(crate::error::ToolError::internal("the tool panicked"))
+        }
+        Ran::TimedOut => Outcome::Rejected(Denial::TimedOut { after: limit }),
+    }
 }
 
 /// What the call answers once redacted.
@@ -627,7 +680,7 @@ async fn run<S: SecureServer>(
     }
 
     // 5. invoke (the adapter parses and validates `Parameters<T>`)
-    let outcome = invoke_tool(server, ctx, policy, invoke).await;
+    let outcome = invoke_tool(server, ctx, policy, invoke, started).await;
 
     // 6. redact
     let (answer, redactions) = match redact(outcome, call, &principal, security) {
@@ -657,4 +710,97 @@ async fn run<S: SecureServer>(
         stage: audit::Stage::Pipeline,
     });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::{ScopeSet, policy::RateSpec, rate::RateLimitError};
+
+    /// A store that decides the tool's budget at once and the global one only by awaiting
+    /// (what the trait's contract rules out), counting every budget it is asked about.
+    #[derive(Debug, Default)]
+    struct Split {
+        asked: AtomicUsize,
+    }
+
+    impl crate::rate::RateLimiter for Split {
+        fn check<'a>(
+            &'a self,
+            _: RateKey<'a>,
+            _: &'a RateSpec,
+        ) -> BoxFuture<'a, Result<RateDecision, RateLimitError>> {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async { Ok(RateDecision::Allowed) })
+        }
+
+        fn check_at_once(
+            &self,
+            key: RateKey<'_>,
+            _: &RateSpec,
+        ) -> Option<Result<RateDecision, RateLimitError>> {
+            (key.tool != RateKey::ALL_TOOLS).then(|| {
+                self.asked.fetch_add(1, Ordering::Relaxed);
+                Ok(RateDecision::Allowed)
+            })
+        }
+    }
+
+    static POLICY: ToolPolicy = ToolPolicy {
+        name: "t",
+        scopes: &[],
+        satisfiers: &[],
+        any_of: &[],
+        any_satisfiers: &[],
+        public: true,
+        rate: Some(RateSpec {
+            count: 10,
+            period_secs: 1,
+            burst: 10,
+        }),
+        max_input_bytes: None,
+    };
+
+    #[test]
+    fn a_store_deciding_one_budget_at_once_and_not_the_next_is_refused() {
+        let store = Arc::new(Split::default());
+        let security = Security::builder()
+            .rate_limiter(store.clone())
+            .global_rate(RateSpec {
+                count: 10,
+                period_secs: 1,
+                burst: 10,
+            })
+            .build();
+        let principal = Principal::local("p", ScopeSet::default());
+        let decided = rate_limit_now("s", &POLICY, &security, &principal);
+        assert!(matches!(decided, Some(Err(Denial::RateLimiterUnavailable))));
+        assert_eq!(store.asked.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_store_deciding_by_awaiting_is_left_to_the_awaiting_path_uncharged() {
+        #[derive(Debug, Default)]
+        struct Awaiting(AtomicUsize);
+        impl crate::rate::RateLimiter for Awaiting {
+            fn check<'a>(
+                &'a self,
+                _: RateKey<'a>,
+                _: &'a RateSpec,
+            ) -> BoxFuture<'a, Result<RateDecision, RateLimitError>> {
+                self.0.fetch_add(1, Ordering::Relaxed);
+                Box::pin(async { Ok(RateDecision::Allowed) })
+            }
+        }
+        let store = Arc::new(Awaiting::default());
+        let security = Security::builder().rate_limiter(store.clone()).build();
+        let principal = Principal::local("p", ScopeSet::default());
+        assert!(rate_limit_now("s", &POLICY, &security, &principal).is_none());
+        assert_eq!(store.0.load(Ordering::Relaxed), 0);
+        let awaited = futures::executor::block_on(rate_limit("s", &POLICY, &security, &principal));
+        assert!(awaited.is_ok());
+        assert_eq!(store.0.load(Ordering::Relaxed), 1);
+    }
 }

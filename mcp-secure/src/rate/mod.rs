@@ -96,7 +96,8 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
     /// in-memory store), so the caller need not box a future; `None` (the default) leaves the
     /// decision to [`check`](Self::check). A store that decides here decides every call here,
     /// as `check` would; the pipeline then checks several budgets in order, as the default
-    /// [`check_all`](Self::check_all) does.
+    /// [`check_all`](Self::check_all) does (a store that decides one budget here and not the
+    /// next has broken this contract: the call is refused, `RATE_LIMITER_UNAVAILABLE`).
     fn check_at_once(
         &self,
         key: RateKey<'_>,
