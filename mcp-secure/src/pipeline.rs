@@ -381,37 +381,55 @@ fn authorize(policy: &ToolPolicy, principal: &Principal) -> Result<(), Denial> {
     }
 }
 
-/// Stage 3, rate limit, decided at once when the store can (the in-process limiter): the
-/// tool's budget, then the caller's across tools. `None` when the store decides by awaiting
-/// (nothing has been charged then): [`rate_limit`] decides.
+/// The budgets a call is counted against, in order: the tool's, then the caller's across
+/// tools.
+fn budgets<'a>(
+    server: &'static str,
+    policy: &'static ToolPolicy,
+    security: &'a Security,
+    principal: &'a Principal,
+) -> (Option<RateCheck<'a>>, Option<RateCheck<'a>>) {
+    let caller = principal.rate_key();
+    let check = |tool, spec| RateCheck {
+        key: RateKey {
+            server,
+            tool,
+            caller,
+        },
+        spec,
+    };
+    (
+        policy.rate.as_ref().map(|spec| check(policy.name, spec)),
+        security
+            .global_rate()
+            .map(|global| check(RateKey::ALL_TOOLS, global)),
+    )
+}
+
+/// Stage 3, rate limit, decided at once when the store can (the in-process limiter). `None`
+/// when the store decides by awaiting (nothing has been charged then): [`rate_limit`] decides.
 fn rate_limit_now(
     server: &'static str,
     policy: &'static ToolPolicy,
     security: &Security,
     principal: &Principal,
 ) -> Option<Result<(), Denial>> {
-    let caller = principal.rate_key();
-    let key = |tool| RateKey {
-        server,
-        tool,
-        caller,
-    };
     let limiter = security.rate_limiter();
-    let decision = match (policy.rate.as_ref(), security.global_rate()) {
-        (None, None) => Ok(RateDecision::Allowed),
-        (Some(spec), None) => limiter.check_at_once(key(policy.name), spec)?,
-        (None, Some(global)) => limiter.check_at_once(key(RateKey::ALL_TOOLS), global)?,
-        (Some(spec), Some(global)) => match limiter.check_at_once(key(policy.name), spec)? {
-            // In order, as `check_all` does. A store that decided the first budget at once
-            // decides every one at once (the trait's contract); one that does not is refused.
-            Ok(RateDecision::Allowed) => limiter
-                .check_at_once(key(RateKey::ALL_TOOLS), global)
-                .unwrap_or(Err(crate::rate::RateLimitError {
-                    kind: "store decided one budget at once and not the next",
-                })),
-            refused => refused,
-        },
-    };
+    let decision =
+        match budgets(server, policy, security, principal) {
+            (None, None) => Ok(RateDecision::Allowed),
+            (Some(one), None) | (None, Some(one)) => limiter.check_at_once(one.key, one.spec)?,
+            (Some(tool), Some(global)) => match limiter.check_at_once(tool.key, tool.spec)? {
+                // In order, as `check_all` does. A store that decided the first budget at once
+                // decides every one at once (the trait's contract); one that does not is refused.
+                Ok(RateDecision::Allowed) => limiter
+                    .check_at_once(global.key, global.spec)
+                    .unwrap_or(Err(crate::rate::RateLimitError {
+                        kind: "store decided one budget at once and not the next",
+                    })),
+                refused => refused,
+            },
+        };
     Some(rate_denial(decision))
 }
 
@@ -422,30 +440,11 @@ async fn rate_limit(
     security: &Security,
     principal: &Principal,
 ) -> Result<(), Denial> {
-    let caller = principal.rate_key();
-    let key = |tool| RateKey {
-        server,
-        tool,
-        caller,
-    };
     let limiter = security.rate_limiter();
-    let decision = match (policy.rate.as_ref(), security.global_rate()) {
+    let decision = match budgets(server, policy, security, principal) {
         (None, None) => Ok(RateDecision::Allowed),
-        (Some(spec), None) => limiter.check(key(policy.name), spec).await,
-        (None, Some(global)) => limiter.check(key(RateKey::ALL_TOOLS), global).await,
-        (Some(spec), Some(global)) => {
-            let checks = [
-                RateCheck {
-                    key: key(policy.name),
-                    spec,
-                },
-                RateCheck {
-                    key: key(RateKey::ALL_TOOLS),
-                    spec: global,
-                },
-            ];
-            limiter.check_all(&checks).await
-        }
+        (Some(one), None) | (None, Some(one)) => limiter.check(one.key, one.spec).await,
+        (Some(tool), Some(global)) => limiter.check_all(&[tool, global]).await,
     };
     rate_denial(decision)
 }
