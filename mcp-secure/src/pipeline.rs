@@ -718,21 +718,34 @@ mod tests {
     use super::*;
     use crate::{ScopeSet, policy::RateSpec, rate::RateLimitError};
 
-    /// A store that decides the tool's budget at once and the global one only by awaiting
-    /// (what the trait's contract rules out), counting every budget it is asked about.
+    /// A store that admits every call and counts the budgets it is asked about. With
+    /// `tools_at_once` it decides a tool's budget at once and the global one only by awaiting
+    /// (what the trait's contract rules out); without, it decides every budget by awaiting.
     #[derive(Debug, Default)]
-    struct Split {
+    struct Counting {
         asked: AtomicUsize,
+        tools_at_once: bool,
     }
 
-    impl crate::rate::RateLimiter for Split {
+    impl Counting {
+        fn admit(&self) -> Result<RateDecision, RateLimitError> {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            Ok(RateDecision::Allowed)
+        }
+
+        fn asked(&self) -> usize {
+            self.asked.load(Ordering::Relaxed)
+        }
+    }
+
+    impl crate::rate::RateLimiter for Counting {
         fn check<'a>(
             &'a self,
             _: RateKey<'a>,
             _: &'a RateSpec,
         ) -> BoxFuture<'a, Result<RateDecision, RateLimitError>> {
-            self.asked.fetch_add(1, Ordering::Relaxed);
-            Box::pin(async { Ok(RateDecision::Allowed) })
+            let decision = self.admit();
+            Box::pin(async move { decision })
         }
 
         fn check_at_once(
@@ -740,12 +753,15 @@ mod tests {
             key: RateKey<'_>,
             _: &RateSpec,
         ) -> Option<Result<RateDecision, RateLimitError>> {
-            (key.tool != RateKey::ALL_TOOLS).then(|| {
-                self.asked.fetch_add(1, Ordering::Relaxed);
-                Ok(RateDecision::Allowed)
-            })
+            (self.tools_at_once && key.tool != RateKey::ALL_TOOLS).then(|| self.admit())
         }
     }
+
+    const RATE: RateSpec = RateSpec {
+        count: 10,
+        period_secs: 1,
+        burst: 10,
+    };
 
     static POLICY: ToolPolicy = ToolPolicy {
         name: "t",
@@ -754,52 +770,35 @@ mod tests {
         any_of: &[],
         any_satisfiers: &[],
         public: true,
-        rate: Some(RateSpec {
-            count: 10,
-            period_secs: 1,
-            burst: 10,
-        }),
+        rate: Some(RATE),
         max_input_bytes: None,
     };
 
     #[test]
     fn a_store_deciding_one_budget_at_once_and_not_the_next_is_refused() {
-        let store = Arc::new(Split::default());
+        let store = Arc::new(Counting {
+            tools_at_once: true,
+            ..Counting::default()
+        });
         let security = Security::builder()
             .rate_limiter(store.clone())
-            .global_rate(RateSpec {
-                count: 10,
-                period_secs: 1,
-                burst: 10,
-            })
+            .global_rate(RATE)
             .build();
         let principal = Principal::local("p", ScopeSet::default());
         let decided = rate_limit_now("s", &POLICY, &security, &principal);
         assert!(matches!(decided, Some(Err(Denial::RateLimiterUnavailable))));
-        assert_eq!(store.asked.load(Ordering::Relaxed), 1);
+        assert_eq!(store.asked(), 1);
     }
 
     #[test]
     fn a_store_deciding_by_awaiting_is_left_to_the_awaiting_path_uncharged() {
-        #[derive(Debug, Default)]
-        struct Awaiting(AtomicUsize);
-        impl crate::rate::RateLimiter for Awaiting {
-            fn check<'a>(
-                &'a self,
-                _: RateKey<'a>,
-                _: &'a RateSpec,
-            ) -> BoxFuture<'a, Result<RateDecision, RateLimitError>> {
-                self.0.fetch_add(1, Ordering::Relaxed);
-                Box::pin(async { Ok(RateDecision::Allowed) })
-            }
-        }
-        let store = Arc::new(Awaiting::default());
+        let store = Arc::new(Counting::default());
         let security = Security::builder().rate_limiter(store.clone()).build();
         let principal = Principal::local("p", ScopeSet::default());
         assert!(rate_limit_now("s", &POLICY, &security, &principal).is_none());
-        assert_eq!(store.0.load(Ordering::Relaxed), 0);
+        assert_eq!(store.asked(), 0);
         let awaited = futures::executor::block_on(rate_limit("s", &POLICY, &security, &principal));
         assert!(awaited.is_ok());
-        assert_eq!(store.0.load(Ordering::Relaxed), 1);
+        assert_eq!(store.asked(), 1);
     }
 }
